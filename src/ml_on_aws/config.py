@@ -1,0 +1,166 @@
+"""Typed view of the project's parameters (``conf/<env>/parameters*.yml``).
+
+Nodes receive plain dictionaries from Kedro; they parse them here so that a typo in
+YAML fails with the key that is wrong instead of a ``KeyError`` deep in a node.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+
+class ConfigurationError(ValueError):
+    """A parameter does not fit the data or the task; raised before any work is done."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+Task = Literal["classification", "regression", "clustering"]
+
+
+class DataConfig(_Strict):
+    """What the dataset is: the task, the target and which columns are features."""
+
+    task: Task
+    target: str | None = None
+    numeric_features: list[str] | None = Field(
+        default=None, description="None: every numeric column that is not the target or dropped."
+    )
+    categorical_features: list[str] | None = Field(
+        default=None, description="None: every non-numeric column that is not the target or dropped."
+    )
+    date_features: list[str] = Field(default_factory=list)
+    drop_columns: list[str] = Field(default_factory=list)
+    positive_label: str | int | float | bool | None = Field(
+        default=None, description="Binary classification: the class whose probability ROC AUC uses."
+    )
+
+    @field_validator("target")
+    @classmethod
+    def _blank_target_is_none(cls, value: str | None) -> str | None:
+        return value or None
+
+
+class SplitConfig(_Strict):
+    test_size: float = Field(default=0.2, gt=0, lt=1)
+    random_state: int = 42
+    stratify: bool = True
+
+
+class DerivedFeature(_Strict):
+    """A feature computed from others, inside the model so that serving computes it too."""
+
+    name: str
+    kind: Literal["ratio", "difference", "product", "log", "date_parts"]
+    columns: list[str] = Field(min_length=1)
+    parts: list[Literal["year", "month", "day", "dayofweek", "dayofyear", "hour"]] = Field(
+        default_factory=lambda: ["year", "month", "dayofweek"]
+    )
+
+
+class FeatureConfig(_Strict):
+    derived: list[DerivedFeature] = Field(default_factory=list)
+    numeric_imputation: Literal["mean", "median", "most_frequent", "constant"] = "median"
+    categorical_imputation: Literal["most_frequent", "constant"] = "constant"
+    scaling: Literal["standard", "minmax", "robust", "none"] = "standard"
+    one_hot_min_frequency: float | int | None = 0.01
+    one_hot_max_categories: int | None = 30
+
+
+class EstimatorConfig(_Strict):
+    class_path: str = Field(alias="class")
+    kwargs: dict[str, Any] = Field(default_factory=dict)
+
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class SearchConfig(_Strict):
+    kind: Literal["grid", "randomized", "none"] = "randomized"
+    n_iter: int = Field(default=10, ge=1)
+    cv: int = Field(default=5, ge=2)
+    scoring: str | None = None
+    n_jobs: int | None = -1
+    random_state: int = 42
+    verbose: int = 1
+    space: dict[str, list[Any] | dict[str, Any]] = Field(default_factory=dict)
+
+
+class ClusteringCandidate(_Strict):
+    estimator: EstimatorConfig
+    space: dict[str, list[Any]] = Field(default_factory=dict)
+
+
+class ClusteringConfig(_Strict):
+    candidates: list[ClusteringCandidate] = Field(min_length=1)
+    silhouette_sample_size: int = Field(default=5000, ge=100)
+    random_state: int = 42
+
+
+class TrainingConfig(_Strict):
+    estimator: EstimatorConfig
+    search: SearchConfig = SearchConfig()
+    clustering: ClusteringConfig | None = None
+
+
+class QualityGate(_Strict):
+    metric: str
+    min_test_score: float
+    greater_is_better: bool = True
+
+
+class EvaluationConfig(_Strict):
+    quality_gate: QualityGate
+    overfit_gap: float = Field(default=0.05, ge=0, description="Train minus test primary score above this: high variance.")
+    learning_curve_max_rows: int = Field(default=20_000, ge=100)
+    learning_curve_cv: int = Field(default=3, ge=2)
+    plot_max_rows: int = Field(default=50_000, ge=100)
+
+
+class InferenceConfig(_Strict):
+    chunk_rows: int = Field(default=200_000, ge=1)
+    keep_input_columns: bool = True
+
+
+# Parameter sections and their schema, checked together before a run starts.
+SECTIONS: dict[str, type[BaseModel]] = {
+    "data": DataConfig,
+    "split": SplitConfig,
+    "features": FeatureConfig,
+    "training": TrainingConfig,
+    "evaluation": EvaluationConfig,
+    "inference": InferenceConfig,
+}
+
+
+def parse(model: type[BaseModel], params: dict[str, Any], section: str) -> Any:
+    """Parse ``params`` (the ``section`` of the parameters) or name the keys that are wrong."""
+    try:
+        return model.model_validate(params)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{section}.{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+        )
+        raise ConfigurationError(f"Invalid parameters ({problems}).") from None
+
+
+def parameters_file_for(key: str, conf_source: Path, env: str | None, base_env: str = "base") -> str:
+    """The parameters file that sets ``key`` (dotted), the run environment's winning over base."""
+    head, *rest = key.split(".")
+    for folder in ([env] if env and env != base_env else []) + [base_env]:
+        for path in sorted((conf_source / folder).glob("**/parameters*.yml")):
+            content = yaml.safe_load(path.read_text()) or {}
+            node: Any = content.get(head, _MISSING)
+            for part in rest:
+                node = node.get(part, _MISSING) if isinstance(node, dict) else _MISSING
+            if node is not _MISSING:
+                return str(path.relative_to(conf_source.parent))
+    return f"{conf_source.name}/{base_env}/parameters.yml"
+
+
+_MISSING = object()

@@ -1,0 +1,99 @@
+"""Project hooks: check the parameters against the data before any node runs."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from kedro.framework.hooks import hook_impl
+from kedro.framework.project import settings
+
+from ml_on_aws.config import SECTIONS, ConfigurationError, parameters_file_for, parse
+
+logger = logging.getLogger(__name__)
+
+RAW_DATASET = "raw_data"
+# Enough rows to tell a label from a continuous value without reading a large file twice.
+_TARGET_SAMPLE_ROWS = 100_000
+
+
+class ConfigCheckHooks:
+    """Stop a misconfigured run before the first node, naming the column and the file."""
+
+    @hook_impl
+    def before_pipeline_run(self, run_params: dict[str, Any], pipeline: Any, catalog: Any) -> None:
+        conf_source = Path(run_params["project_path"]) / settings.CONF_SOURCE
+        env = run_params.get("env") or settings.CONFIG_LOADER_ARGS.get("default_run_env")
+        parsed = {}
+        for section, schema in SECTIONS.items():
+            if f"params:{section}" not in pipeline.inputs():
+                continue
+            try:
+                parsed[section] = parse(schema, catalog.load(f"params:{section}"), section)
+            except ConfigurationError as exc:
+                raise ConfigurationError(f"{exc} See {parameters_file_for(section, conf_source, env)}.") from None
+        if RAW_DATASET not in pipeline.inputs() or "data" not in parsed:
+            return
+        data = parsed["data"]
+        dataset = catalog[RAW_DATASET]
+        where = {
+            f"data.{key}": parameters_file_for(f"data.{key}", conf_source, env)
+            for key in ("target", "task", "positive_label", "numeric_features",
+                        "categorical_features", "date_features", "drop_columns")
+        }
+        where["dataset"] = f"dataset '{RAW_DATASET}' ({describe_location(dataset)})"
+        columns = read_columns(dataset)
+        if columns is None:
+            return
+        target = read_column(dataset, data.target) if data.target in columns else None
+        from ml_on_aws.pipelines.feature_engineering.columns import check_config_fits_data
+
+        check_config_fits_data(columns, target, data, where)
+
+
+def describe_location(dataset: Any) -> str:
+    path = getattr(dataset, "_filepath", None)
+    protocol = getattr(dataset, "_protocol", "file")
+    if path is None:
+        return type(dataset).__name__
+    return str(path) if protocol in ("file", None) else f"{protocol}://{path}"
+
+
+def read_columns(dataset: Any) -> list[str] | None:
+    """Column names of a CSV or Parquet dataset without loading it; None for other types."""
+    kind = type(dataset).__name__
+    if kind == "CSVDataset":
+        with _open(dataset) as stream:
+            return list(pd.read_csv(stream, nrows=0, **_csv_args(dataset)).columns)
+    if kind == "ParquetDataset":
+        import pyarrow.parquet as pq
+
+        with _open(dataset) as stream:
+            return list(pq.read_schema(stream).names)
+    return None
+
+
+def read_column(dataset: Any, name: str) -> pd.Series | None:
+    kind = type(dataset).__name__
+    with _open(dataset) as stream:
+        if kind == "CSVDataset":
+            args = {**_csv_args(dataset), "usecols": [name], "nrows": _TARGET_SAMPLE_ROWS}
+            return pd.read_csv(stream, **args)[name]
+        return pd.read_parquet(stream, columns=[name])[name]
+
+
+def _csv_args(dataset: Any) -> dict[str, Any]:
+    keep = ("sep", "delimiter", "encoding", "header", "na_values", "keep_default_na", "decimal", "thousands")
+    return {k: v for k, v in getattr(dataset, "_load_args", {}).items() if k in keep}
+
+
+def _open(dataset: Any):
+    from kedro.io.core import get_filepath_str
+
+    path = get_filepath_str(dataset._get_load_path(), dataset._protocol)
+    try:
+        return dataset._fs.open(path, mode="rb")
+    except FileNotFoundError:
+        raise ConfigurationError(f"Dataset '{RAW_DATASET}' has no file at {describe_location(dataset)}.") from None

@@ -1,0 +1,5 @@
+"""The `evaluation` pipeline."""
+
+from . import pipeline
+
+__all__ = ["pipeline"]

@@ -1,0 +1,100 @@
+"""Scores of a fitted model on a labelled (or, for clustering, unlabelled) table."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+from sklearn import metrics as skm
+from sklearn.pipeline import Pipeline
+
+from ml_on_aws.config import DataConfig
+
+# The primary metric of each task, higher is better, used for bias vs variance.
+PRIMARY_METRIC = {"classification": "roc_auc", "regression": "r2", "clustering": "silhouette"}
+
+
+def positive_label(y: pd.Series, data: DataConfig) -> Any:
+    """The configured positive class, else the rarer one (the class a user usually cares about)."""
+    if data.positive_label is not None:
+        return data.positive_label
+    counts = y.value_counts()
+    return counts.index[-1]
+
+
+def classification_scores(model: Pipeline, X: pd.DataFrame, y: pd.Series, data: DataConfig) -> dict[str, Any]:
+    predicted = model.predict(X)
+    classes = list(model.classes_)
+    proba = model.predict_proba(X) if hasattr(model, "predict_proba") else None
+    scores: dict[str, Any] = {
+        "accuracy": skm.accuracy_score(y, predicted),
+        "balanced_accuracy": skm.balanced_accuracy_score(y, predicted),
+    }
+    if len(classes) == 2:
+        positive = positive_label(y, data)
+        scores.update(
+            precision=skm.precision_score(y, predicted, pos_label=positive, zero_division=0),
+            recall=skm.recall_score(y, predicted, pos_label=positive, zero_division=0),
+            f1=skm.f1_score(y, predicted, pos_label=positive, zero_division=0),
+        )
+        if proba is not None and y.nunique() == 2:
+            scores["roc_auc"] = skm.roc_auc_score(y == positive, proba[:, classes.index(positive)])
+    else:
+        for average in ("macro", "weighted"):
+            scores[f"precision_{average}"] = skm.precision_score(y, predicted, average=average, zero_division=0)
+            scores[f"recall_{average}"] = skm.recall_score(y, predicted, average=average, zero_division=0)
+            scores[f"f1_{average}"] = skm.f1_score(y, predicted, average=average, zero_division=0)
+        if proba is not None and set(y.unique()) == set(classes):
+            scores["roc_auc"] = skm.roc_auc_score(y, proba, multi_class="ovr", labels=classes)
+    if proba is not None:
+        scores["log_loss"] = skm.log_loss(y, proba, labels=classes)
+    return {k: float(v) for k, v in scores.items()}
+
+
+def confusion(model: Pipeline, X: pd.DataFrame, y: pd.Series) -> dict[str, Any]:
+    labels = list(model.classes_)
+    matrix = skm.confusion_matrix(y, model.predict(X), labels=labels)
+    return {"labels": [str(label) for label in labels], "matrix": matrix.tolist()}
+
+
+def regression_scores(model: Pipeline, X: pd.DataFrame, y: pd.Series) -> dict[str, float]:
+    predicted = model.predict(X)
+    return {
+        "rmse": float(skm.root_mean_squared_error(y, predicted)),
+        "mae": float(skm.mean_absolute_error(y, predicted)),
+        "r2": float(skm.r2_score(y, predicted)),
+        "mape": float(skm.mean_absolute_percentage_error(y, predicted)),
+    }
+
+
+def clustering_scores(model: Pipeline, X: pd.DataFrame, sample_size: int, seed: int) -> dict[str, Any]:
+    labels = model.predict(X)
+    features = Pipeline(model.steps[:-1]).transform(X)
+    sizes = pd.Series(labels).value_counts().sort_index()
+    scores: dict[str, Any] = {
+        "n_clusters": int(len(set(labels) - {-1})),
+        "cluster_sizes": {str(k): int(v) for k, v in sizes.items()},
+    }
+    if 1 < len(set(labels)) < len(labels):
+        scores["silhouette"] = float(
+            skm.silhouette_score(features, labels, sample_size=min(sample_size, len(labels)), random_state=seed)
+        )
+        scores["davies_bouldin"] = float(skm.davies_bouldin_score(features, labels))
+    return scores
+
+
+def bias_variance(train: dict[str, Any], test: dict[str, Any], metric: str, gap_threshold: float) -> dict[str, Any]:
+    """Compare train and test on the primary metric: a large gap means variance, low both means bias."""
+    if metric not in train or metric not in test:
+        return {}
+    gap = float(train[metric] - test[metric])
+    if gap > gap_threshold:
+        diagnosis = "high variance: the model fits training data much better than unseen data"
+    else:
+        diagnosis = "train and test agree: no sign of overfitting (judge bias by the test score)"
+    return {"metric": metric, "train": float(train[metric]), "test": float(test[metric]),
+            "gap": gap, "gap_threshold": gap_threshold, "diagnosis": diagnosis}
+
+
+def sample_rows(table: pd.DataFrame, max_rows: int, seed: int) -> pd.DataFrame:
+    return table if len(table) <= max_rows else table.sample(n=max_rows, random_state=seed)

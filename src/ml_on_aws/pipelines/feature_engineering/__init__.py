@@ -1,0 +1,5 @@
+"""The `feature_engineering` pipeline."""
+
+from . import pipeline
+
+__all__ = ["pipeline"]

@@ -1,0 +1,5 @@
+"""The `inference` pipeline."""
+
+from . import pipeline
+
+__all__ = ["pipeline"]

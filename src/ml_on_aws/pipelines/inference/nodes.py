@@ -1,0 +1,24 @@
+"""Batch scoring of new data with the saved model."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import pandas as pd
+from sklearn.pipeline import Pipeline
+
+from ml_on_aws.config import InferenceConfig, parse
+from ml_on_aws.predictions import predict_in_chunks
+
+logger = logging.getLogger(__name__)
+
+
+def score_new_data(model: Pipeline, new_data: pd.DataFrame, inference_params: dict[str, Any]) -> pd.DataFrame:
+    """The new rows with ``prediction`` (and class probabilities) added."""
+    inference = parse(InferenceConfig, inference_params, "inference")
+    scored = predict_in_chunks(model, new_data, inference.chunk_rows)
+    logger.info("Scored %d new rows.", len(scored))
+    if not inference.keep_input_columns:
+        return scored
+    return pd.concat([new_data, scored], axis=1)

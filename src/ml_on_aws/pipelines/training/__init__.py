@@ -1,0 +1,5 @@
+"""The `training` pipeline."""
+
+from . import pipeline
+
+__all__ = ["pipeline"]
