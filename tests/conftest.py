@@ -1,0 +1,54 @@
+"""Shared fixtures: a throwaway copy of the project to run pipelines in, and a runner for it."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+KEDRO = str(Path(sys.executable).with_name("kedro"))
+
+# Nothing in the tests may prompt or reach the internet.
+os.environ.setdefault("DO_NOT_TRACK", "1")
+os.environ.setdefault("KEDRO_DISABLE_TELEMETRY", "1")
+os.environ.setdefault("MLFLOW_ENABLE_TELEMETRY", "false")
+
+
+def copy_project(destination: Path) -> Path:
+    """The project's configuration, bundled raw data and metadata, without outputs or stores."""
+    for name in ("conf", "pyproject.toml"):
+        source = PROJECT_ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, destination / name, ignore=shutil.ignore_patterns("local"))
+        else:
+            shutil.copy2(source, destination / name)
+    (destination / "conf" / "local").mkdir(exist_ok=True)
+    for folder in sorted((PROJECT_ROOT / "data").iterdir()):
+        if folder.is_dir():
+            (destination / "data" / folder.name).mkdir(parents=True, exist_ok=True)
+    for raw in (PROJECT_ROOT / "data" / "01_raw").glob("*.csv"):
+        shutil.copy2(raw, destination / "data" / "01_raw" / raw.name)
+    return destination
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """A fresh copy of the project in a temporary folder."""
+    return copy_project(tmp_path / "project")
+
+
+def run_kedro(project: Path, *args: str, env: dict[str, str] | None = None, timeout: int = 900) -> subprocess.CompletedProcess:
+    """Run ``kedro ARGS`` in ``project`` as a user would; output captured for assertions."""
+    return subprocess.run(
+        [KEDRO, *args],
+        cwd=project,
+        env={**os.environ, "COLUMNS": "200", **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
