@@ -160,3 +160,20 @@ class ModelRelease:
     package: ModelPackage
     promote: bool
     decision: dict[str, Any]
+
+
+def download_model(model_uri: str, destination: str | Path) -> Path:
+    """Copy a model from the tracking server to ``destination`` and return its model directory.
+
+    ``model_uri`` is any MLflow model URI: ``models:/<name>@champion`` (an alias),
+    ``models:/<name>/<version>``, ``runs:/<run_id>/model`` or ``models:/<model_id>``; the
+    tracking and registry URIs are MLflow's current ones (MLFLOW_TRACKING_URI).
+    """
+    import mlflow
+
+    destination = Path(destination)
+    destination.mkdir(parents=True, exist_ok=True)
+    if any(destination.iterdir()):
+        raise FileExistsError(f"{destination} is not empty; give a new or empty folder.")
+    local = mlflow.artifacts.download_artifacts(artifact_uri=model_uri, dst_path=str(destination))
+    return find_model_directory(local)
