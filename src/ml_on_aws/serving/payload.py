@@ -90,6 +90,16 @@ def _check_field_count(text: str, first: list[str], columns: Sequence[str]) -> N
 
 
 def parse_json(body: bytes) -> pd.DataFrame:
+    frame = _json_frame(body)
+    for name in frame.columns[frame.dtypes == object]:
+        nested = frame[name].map(lambda v: isinstance(v, dict | list))
+        if nested.any():
+            raise RequestError(400, f"Column {name!r} holds a list or object (row {int(nested.to_numpy().argmax())}); "
+                                    "cells must be numbers, text, true/false or null.")
+    return frame
+
+
+def _json_frame(body: bytes) -> pd.DataFrame:
     """Records (``[{"col": value, ...}, ...]``) or split (``{"columns": [...], "data": [[...]]}``).
 
     MLflow's wrappers (``dataframe_records``, ``dataframe_split``) and ``instances`` are accepted too.
