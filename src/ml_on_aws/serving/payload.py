@@ -91,7 +91,7 @@ def _check_field_count(text: str, first: list[str], columns: Sequence[str]) -> N
 
 def parse_json(body: bytes) -> pd.DataFrame:
     frame = _json_frame(body)
-    for name in frame.columns[frame.dtypes == object]:
+    for name in frame.select_dtypes(include="object").columns:
         nested = frame[name].map(lambda v: isinstance(v, dict | list))
         if nested.any():
             raise RequestError(400, f"Column {name!r} holds a list or object (row {int(nested.to_numpy().argmax())}); "
