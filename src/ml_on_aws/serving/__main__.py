@@ -7,7 +7,6 @@ SAGEMAKER_MODEL_SERVER_WORKERS). A SageMaker container runs ``serve``, which map
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 from dataclasses import replace
 
@@ -28,7 +27,6 @@ def serve(settings: ServerSettings) -> None:
     # Read by OpenMP and BLAS when a worker first loads them; see serving.model.limit_threads.
     for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(variable, str(settings.model_threads))
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s")
     uvicorn.run(
         "ml_on_aws.serving.app:create_app", factory=True, host=settings.host, port=settings.port,
         workers=settings.workers if settings.workers > 1 else None, access_log=False, log_level="info",

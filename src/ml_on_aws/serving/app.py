@@ -1,8 +1,7 @@
 """The SageMaker inference contract over HTTP: ``GET /ping`` and ``POST /invocations``.
 
 One process per worker; each loads the model in a background thread at start-up, answers
-``/ping`` with 503 until the model is ready (200 after), and scores requests inline: a
-request is CPU work, so a worker process per core serves more than threads in one process.
+``/ping`` with 503 until the model is ready (200 after), and scores requests in a thread pool.
 """
 
 from __future__ import annotations
@@ -15,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -52,6 +52,8 @@ def _json(status: int, body: bytes) -> Response:
 
 def create_app(settings: ServerSettings | None = None) -> Starlette:
     settings = settings or ServerSettings.from_env()
+    if not logging.getLogger().handlers:  # a spawned worker: uvicorn configures only its own loggers
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s")
     state = ModelState()
 
     async def ping(request: Request) -> Response:
@@ -68,19 +70,10 @@ def create_app(settings: ServerSettings | None = None) -> Starlette:
             kind = payload.request_format(request.headers.get("content-type"))
             answer = payload.response_format(request.headers.get("accept"), kind)
             body = await _read_body(request, settings.max_payload_bytes)
-            if not body.strip():
-                raise payload.RequestError(400, "The request body is empty.")
-            served = state.served
-            if kind == payload.CSV:
-                frame, header = payload.parse_csv(body, served.columns, served.required)
-            else:
-                frame, header = payload.parse_json(body), True
-            payload.check_columns(frame, served.required)
-            predictions = served.predict(frame)
-            return Response(
-                payload.render(predictions, answer, header=header), media_type=answer,
-                headers={"X-Prediction-Columns": ",".join(map(str, predictions.columns))},
-            )
+            # In a thread: numpy and scikit-learn release the GIL for parts of the work, so
+            # requests that share a worker (keep-alive connections stick to one) overlap.
+            content, columns = await run_in_threadpool(_score, state.served, body, kind, answer)
+            return Response(content, media_type=answer, headers={"X-Prediction-Columns": ",".join(columns)})
         except payload.RequestError as exc:
             return _json(exc.status, payload.error_body(exc.message))
         except (ValueError, TypeError, KeyError) as exc:
@@ -105,6 +98,19 @@ def create_app(settings: ServerSettings | None = None) -> Starlette:
     )
     app.state.model = state
     return app
+
+
+def _score(served: Any, body: bytes, kind: str, answer: str) -> tuple[bytes, list[str]]:
+    """Parse, check, predict and render one request: the CPU part."""
+    if not body.strip():
+        raise payload.RequestError(400, "The request body is empty.")
+    if kind == payload.CSV:
+        frame, header = payload.parse_csv(body, served.columns, served.required)
+    else:
+        frame, header = payload.parse_json(body), True
+    payload.check_columns(frame, served.required)
+    predictions = served.predict(frame)
+    return payload.render(predictions, answer, header=header), [str(c) for c in predictions.columns]
 
 
 async def _read_body(request: Request, limit: int) -> bytes:
