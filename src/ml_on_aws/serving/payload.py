@@ -91,7 +91,8 @@ def _check_field_count(text: str, first: list[str], columns: Sequence[str]) -> N
 
 def parse_json(body: bytes) -> pd.DataFrame:
     frame = _json_frame(body)
-    for name in frame.select_dtypes(include="object").columns:
+    # Only mixed (object) columns can hold lists or dicts; text and numbers have their own dtypes.
+    for name in [c for c, dtype in frame.dtypes.items() if pd.api.types.is_object_dtype(dtype)]:
         nested = frame[name].map(lambda v: isinstance(v, dict | list))
         if nested.any():
             raise RequestError(400, f"Column {name!r} holds a list or object (row {int(nested.to_numpy().argmax())}); "
