@@ -127,6 +127,12 @@ class InferenceConfig(_Strict):
     keep_input_columns: bool = True
 
 
+class RegistryConfig(_Strict):
+    """How the trained model is packaged as an MLflow model (the registry name is in the catalog)."""
+
+    input_example_rows: int = Field(default=5, ge=1, le=1000)
+
+
 # Parameter sections and their schema, checked together before a run starts.
 SECTIONS: dict[str, type[BaseModel]] = {
     "data": DataConfig,
@@ -135,6 +141,7 @@ SECTIONS: dict[str, type[BaseModel]] = {
     "training": TrainingConfig,
     "evaluation": EvaluationConfig,
     "inference": InferenceConfig,
+    "registry": RegistryConfig,
 }
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from kedro.pipeline import Pipeline
 
-from ml_on_aws.pipelines import evaluation, feature_engineering, inference, training
+from ml_on_aws.pipelines import evaluation, feature_engineering, inference, registry, training
 
 
 def register_pipelines() -> dict[str, Pipeline]:
@@ -14,6 +14,7 @@ def register_pipelines() -> dict[str, Pipeline]:
         "training": training.pipeline.create_pipeline(),
         "evaluation": evaluation.pipeline.create_pipeline(),
         "inference": inference.pipeline.create_pipeline(),
+        "registry": registry.pipeline.create_pipeline(),
     }
     pipelines["__default__"] = sum(pipelines.values(), Pipeline([]))
     return pipelines

@@ -4,8 +4,9 @@ from kedro.config import OmegaConfigLoader
 from omegaconf.resolvers import oc
 
 from ml_on_aws.hooks import ConfigCheckHooks
+from ml_on_aws.tracking import RunIdentityHooks, local_artifact_location
 
-HOOKS = (ConfigCheckHooks(),)
+HOOKS = (ConfigCheckHooks(), RunIdentityHooks())
 
 # kedro-viz writes run metadata into .viz/ when its hooks run; a pipeline run has no use for it.
 DISABLE_HOOKS_FOR_PLUGINS = ("kedro-viz",)
@@ -17,5 +18,5 @@ CONFIG_LOADER_ARGS = {
     # An environment overrides single keys of the base parameters, not whole sections.
     "merge_strategy": {"parameters": "soft"},
     # ${oc.env:NAME,default} everywhere (Kedro allows it only in credentials by default).
-    "custom_resolvers": {"oc.env": oc.env},
+    "custom_resolvers": {"oc.env": oc.env, "local_artifacts": local_artifact_location},
 }
