@@ -3,9 +3,9 @@
 from kedro.config import OmegaConfigLoader
 from omegaconf.resolvers import oc
 
-from ml_on_aws.hooks import ConfigCheckHooks
+from ml_on_aws.hooks import ConfigCheckHooks, ReportLocationHooks
 
-HOOKS = (ConfigCheckHooks(),)
+HOOKS = (ConfigCheckHooks(), ReportLocationHooks())
 
 # kedro-viz writes run metadata into .viz/ when its hooks run; a pipeline run has no use for it.
 DISABLE_HOOKS_FOR_PLUGINS = ("kedro-viz",)
