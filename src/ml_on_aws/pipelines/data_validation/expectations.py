@@ -22,9 +22,12 @@ def validate_frame(
     """Outcome of each entry (plain dicts, same order) and the Great Expectations result object."""
     gx = _import_gx()
     suite = gx.ExpectationSuite(name=dataset, expectations=[_to_expectation(e, i) for i, e in enumerate(entries)])
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)  # no bars in the run's log
     batch = (
-        gx.get_context(mode="ephemeral")
-        .data_sources.add_pandas(dataset)
+        context.data_sources.add_pandas(dataset)
         .add_dataframe_asset(dataset)
         .add_batch_definition_whole_dataframe("whole table")
         .get_batch(batch_parameters={"dataframe": frame})

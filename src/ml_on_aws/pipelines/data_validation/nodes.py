@@ -38,7 +38,12 @@ def _validate(
     settings = parse(ValidationConfig, params, "validation")
     suite = parse_suite(suite_content)
     outcomes, result = validate_frame(frame, entries_for(suite, role), dataset, settings.example_values)
-    failed = [o for o in outcomes if not o["success"]]
+    # A missing column fails every expectation on it; report it once, as missing.
+    missing = {o["column"] for o in outcomes if o["expectation"] == "expect_column_to_exist" and not o["success"]}
+    for outcome in outcomes:
+        if outcome["column"] in missing and outcome["expectation"] != "expect_column_to_exist":
+            outcome.update(success=None, skipped="column missing")
+    failed = [o for o in outcomes if o["success"] is False]
     critical = [o for o in failed if o["severity"] == "critical"]
     report = {
         "dataset": dataset,
@@ -85,6 +90,8 @@ def describe_failure(outcome: dict[str, Any], rows: int) -> str:
     where = f"column '{outcome['column']}'" if outcome.get("column") else "table"
     arguments = {k: v for k, v in outcome["kwargs"].items() if k != "column"}
     text = f"{where}: {outcome['expectation']} {arguments}"
+    if outcome["expectation"] == "expect_column_to_exist":
+        return f"{where} is missing"
     if outcome.get("error"):
         return f"{text} could not be checked: {outcome['error']}"
     if outcome.get("unexpected_count") is not None:

@@ -146,13 +146,13 @@ def _drift_reasons(found: dict[str, Any], drift: DriftConfig) -> list[str]:
     if found.get("type_changed"):
         return [f"numeric in the reference, {found['type_changed']} in the batch"]
     reasons = []
-    if found.get("missing_rate_change", 0) >= limits.missing_rate_change:
+    # Every effect size counts only if its test says it is not sampling noise.
+    if found.get("missing_rate_change", 0) >= limits.missing_rate_change and found["missing_p_value"] < drift.p_value:
         reasons.append(
             f"missing rate {found['reference_missing']:.1%} -> {found['batch_missing']:.1%}"
         )
     if not found.get("comparable"):
         return reasons
-    # An effect size over its threshold counts only if the test says it is not sampling noise.
     effects = {"psi": limits.psi, "kl_divergence": limits.kl_divergence}
     if found["kind"] == "numeric":
         effects |= {"ks_statistic": limits.ks_statistic, "wasserstein": limits.wasserstein}
@@ -165,7 +165,8 @@ def _drift_reasons(found: dict[str, Any], drift: DriftConfig) -> list[str]:
     if found["kind"] == "categorical":
         if found["new_category_share"] >= limits.new_category_share:
             reasons.append(f"new categories {found['new_categories']} in {found['new_category_share']:.1%} of rows")
-        if found["vanished_category_share"] >= limits.vanished_category_share:
+        vanished = found["vanished_category_share"]
+        if vanished >= limits.vanished_category_share and found["vanished_p_value"] < drift.p_value:
             reasons.append(
                 f"categories {found['vanished_categories']} ({found['vanished_category_share']:.1%} of the reference) absent"
             )

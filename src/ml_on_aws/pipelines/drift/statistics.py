@@ -67,10 +67,20 @@ def categorical_drift(reference: pd.Series, batch: pd.Series) -> dict[str, Any]:
         "new_category_share": float(new_counts[new_categories].sum() / new_counts.sum()),
         "vanished_categories": vanished[:20],
         "vanished_category_share": float(ref_counts[vanished].sum() / ref_counts.sum()),
+        # Chance that a batch this size from the reference holds none of those categories.
+        "vanished_p_value": float(stats.binom.pmf(0, int(new_counts.sum()), ref_counts[vanished].sum() / ref_counts.sum())),
     }
 
 
 def missing_rates(reference: pd.Series, batch: pd.Series) -> dict[str, float]:
+    """Shares of missing values, and how likely the batch's count is under the reference share."""
     ref_rate = float(reference.isna().mean()) if len(reference) else 0.0
-    new_rate = float(batch.isna().mean()) if len(batch) else 0.0
-    return {"reference_missing": ref_rate, "batch_missing": new_rate, "missing_rate_change": abs(new_rate - ref_rate)}
+    missing = int(batch.isna().sum())
+    new_rate = missing / len(batch) if len(batch) else 0.0
+    p_value = float(stats.binomtest(missing, len(batch), ref_rate).pvalue) if len(batch) else 1.0
+    return {
+        "reference_missing": ref_rate,
+        "batch_missing": new_rate,
+        "missing_rate_change": abs(new_rate - ref_rate),
+        "missing_p_value": p_value,
+    }
