@@ -5,7 +5,8 @@ with the same number of worker processes on loopback, and get the same request b
 MLflow's ``dataframe_split`` wrapper, which both accept). Concurrent clients send single-row
 and 1,000-row requests; p50/p99 latency and requests per second are written to
 benchmarks/results/serving.json with the ratios to MLflow. The floor is ``model.predict`` in
-this process (plain pandas + scikit-learn, no HTTP).
+this process (plain pandas + scikit-learn, no HTTP). Each server's CPU time per request is
+recorded too: on a shared machine it varies far less than the timings.
 
 MLflow is measured twice: as shipped, and with OMP_NUM_THREADS=1 like this server's workers,
 so the ratio shows what the server design gains beyond the thread setting.
@@ -77,6 +78,21 @@ def start(kind: str, model_dir: Path, workers: int, log: Path) -> tuple[subproce
                                start_new_session=True)
     wait_ready(port, process)
     return process, port
+
+
+def server_cpu_seconds(process: subprocess.Popen) -> float:
+    """User + system CPU of the server and all its worker processes so far."""
+    import psutil
+
+    root = psutil.Process(process.pid)
+    total = 0.0
+    for member in [root, *root.children(recursive=True)]:
+        try:
+            times = member.cpu_times()
+            total += times.user + times.system
+        except psutil.NoSuchProcess:
+            pass
+    return total
 
 
 def stop(process: subprocess.Popen) -> None:
@@ -192,7 +208,11 @@ def main() -> None:
                 process, port = start(kind, args.model_dir, workers, logs / f"serving_{kind}.log")
                 try:
                     for name, (body, _) in cases.items():
+                        cpu_before = server_cpu_seconds(process)
                         measured = load(port, body, args.clients, per_client[name])
+                        # CPU the server spent per request: steadier than timings on a shared machine.
+                        cpu = server_cpu_seconds(process) - cpu_before
+                        measured["cpu_ms_per_request"] = round(cpu * 1000 / measured["requests"], 2)
                         rounds.setdefault((kind, workers, name), []).append(measured)
                         print(round_number, kind, workers, name, measured, flush=True)
                 finally:
@@ -200,7 +220,8 @@ def main() -> None:
 
     results = [
         {"server": server, "workers": workers, "payload": name, "clients": 1 if server == FLOOR else args.clients,
-         **{key: float(np.median([r[key] for r in measured])) for key in ("p50_ms", "p99_ms", "req_per_s")},
+         **{key: float(np.median([r[key] for r in measured])) for key in ("p50_ms", "p99_ms", "req_per_s", "cpu_ms_per_request")
+            if key in measured[0]},
          "requests_per_round": measured[0]["requests"], "rounds": measured}
         for (server, workers, name), measured in rounds.items()
     ]
@@ -214,6 +235,8 @@ def main() -> None:
                 "throughput_ratio": round(pick("ml_on_aws", workers, name)["req_per_s"] / pick(other, workers, name)["req_per_s"], 2),
                 "p99_ratio": round(pick("ml_on_aws", workers, name)["p99_ms"] / pick(other, workers, name)["p99_ms"], 3),
                 "p50_ratio": round(pick("ml_on_aws", workers, name)["p50_ms"] / pick(other, workers, name)["p50_ms"], 3),
+                "cpu_per_request_ratio": round(pick("ml_on_aws", workers, name)["cpu_ms_per_request"]
+                                               / pick(other, workers, name)["cpu_ms_per_request"], 3),
             }
             for other in ("mlflow", "mlflow_1_thread")
         }
@@ -221,7 +244,9 @@ def main() -> None:
     }
     report = {
         "what": "POST /invocations on loopback, JSON dataframe_split bodies, concurrent keep-alive clients",
-        "reading": "throughput_ratio > 1 and p99_ratio < 1 mean ml_on_aws is ahead of MLflow's server",
+        "reading": "throughput_ratio > 1, p99_ratio < 1 and cpu_per_request_ratio < 1 mean ml_on_aws is ahead of "
+                   "MLflow's server; cpu_ms_per_request (CPU of the server processes) is the least noisy figure on a "
+                   "shared machine, see machine.load_average_at_end",
         "model_dir": str(args.model_dir.relative_to(ROOT) if args.model_dir.is_relative_to(ROOT) else args.model_dir),
         "worker_counts": args.workers,
         "rounds": args.rounds,
