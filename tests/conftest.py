@@ -28,6 +28,8 @@ def copy_project(destination: Path) -> Path:
         else:
             shutil.copy2(source, destination / name)
     (destination / "conf" / "local").mkdir(exist_ok=True)
+    # Kedro checks that the source folder exists; the package itself is installed in the venv.
+    (destination / "src").mkdir()
     for folder in sorted((PROJECT_ROOT / "data").iterdir()):
         if folder.is_dir():
             (destination / "data" / folder.name).mkdir(parents=True, exist_ok=True)

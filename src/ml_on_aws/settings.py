@@ -3,10 +3,10 @@
 from kedro.config import OmegaConfigLoader
 from omegaconf.resolvers import oc
 
-from ml_on_aws.hooks import ConfigCheckHooks
+from ml_on_aws.hooks import ConfigCheckHooks, ReportLocationHooks
 from ml_on_aws.tracking import RunIdentityHooks, local_artifact_location
 
-HOOKS = (ConfigCheckHooks(), RunIdentityHooks())
+HOOKS = (ConfigCheckHooks(), ReportLocationHooks(), RunIdentityHooks())
 
 # kedro-viz writes run metadata into .viz/ when its hooks run; a pipeline run has no use for it.
 DISABLE_HOOKS_FOR_PLUGINS = ("kedro-viz",)

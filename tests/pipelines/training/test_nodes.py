@@ -1,0 +1,52 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from ml_on_aws.config import ConfigurationError, EstimatorConfig
+from ml_on_aws.pipelines.feature_engineering.nodes import build_feature_pipeline
+from ml_on_aws.pipelines.training.estimators import make_estimator, search_space
+from ml_on_aws.pipelines.training.nodes import train_model
+
+
+def test_supervised_search_returns_one_fitted_pipeline(credit, base_params, fast_training):
+    features = build_feature_pipeline(credit, base_params["data"], base_params["features"])
+    model, cv_results = train_model(credit, features, base_params["data"], fast_training)
+    assert [name for name, _ in model.steps] == ["columns", "derive", "preprocess", "model"]
+    assert len(cv_results) == 2 and cv_results["rank_test_score"].min() == 1
+    assert "model__" not in cv_results["params"].iloc[0]
+    # The model takes raw columns, target excluded, and predicts the known labels.
+    assert set(model.predict(credit.drop(columns="Status").head(20))) <= {"good", "bad"}
+
+
+def test_clustering_picks_a_candidate_that_predicts(credit, base_params):
+    data = {**base_params["data"], "task": "clustering", "target": None, "positive_label": None,
+            "drop_columns": ["Status"]}
+    training = {**base_params["training"], "clustering": {"silhouette_sample_size": 300, "candidates": [
+        {"estimator": {"class": "sklearn.cluster.KMeans", "kwargs": {"n_init": 3, "random_state": 0}},
+         "space": {"n_clusters": [2, 3]}},
+        {"estimator": {"class": "sklearn.cluster.AgglomerativeClustering"}, "space": {"n_clusters": [2]}},
+    ]}}
+    features = build_feature_pipeline(credit, data, base_params["features"])
+    model, table = train_model(credit, features, data, training)
+    assert len(table) == 3 and table["silhouette"].iloc[0] == table["silhouette"].max()
+    labels = model.predict(credit.head(50))  # agglomerative included: every candidate can predict
+    assert len(set(labels)) >= 1 and len(labels) == 50
+
+
+def test_unknown_estimator_path_is_named():
+    with pytest.raises(ConfigurationError, match="sklearn.ensemble.NoSuchModel"):
+        make_estimator(EstimatorConfig.model_validate({"class": "sklearn.ensemble.NoSuchModel"}))
+
+
+def test_search_space_prefixes_and_builds_distributions():
+    space = search_space({"alpha": [1, 2], "lr": {"distribution": "loguniform", "low": 0.01, "high": 1}}, "model")
+    assert space["model__alpha"] == [1, 2]
+    draws = space["model__lr"].rvs(size=200, random_state=np.random.default_rng(0))
+    assert 0.01 <= draws.min() and draws.max() <= 1
+
+
+def test_clustering_without_candidates_is_a_configuration_error(credit, base_params):
+    data = {**base_params["data"], "task": "clustering", "target": None, "positive_label": None}
+    features = build_feature_pipeline(credit, data, base_params["features"])
+    with pytest.raises(ConfigurationError, match="training.clustering"):
+        train_model(pd.DataFrame(credit), features, data, base_params["training"])
