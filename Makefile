@@ -7,7 +7,7 @@ UV ?= $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup run test lint viz bench clean
+.PHONY: setup run test lint viz bench clean serve
 
 $(UV):
 	python3 -m pip install --user --quiet "uv>=0.9"
@@ -29,6 +29,9 @@ viz: setup
 
 bench: setup
 	$(BIN)/python benchmarks/run.py
+
+serve: setup
+	$(BIN)/kedro serve
 
 clean:
 	rm -rf data/0[2-8]_*/* mlflow.db mlartifacts build .viz
