@@ -167,4 +167,12 @@ def test_cli_and_other_pipelines_do_not_import_great_expectations():
         "print(sorted(m for m in sys.modules if m.startswith('great_expectations')))"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert result.stdout.strip() == "[]"
+    assert result.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_a_missing_suite_says_how_to_make_one(project):
+    (project / "conf/base/expectations/raw_data.yml").unlink()
+    result = run_kedro(project, "run", "--pipeline", "data_validation")
+    output = " ".join(_output(result).split())
+    assert result.returncode != 0
+    assert "No expectation suite at" in output and "kedro validation init-suite --dataset raw_data" in output
