@@ -14,7 +14,7 @@ from typing import Any
 from kedro.framework.project import pipelines, settings
 from kedro.io.core import get_filepath_str
 
-from ml_on_aws.aws.checks import check_s3_datasets
+from ml_on_aws.aws.checks import catalog_datasets, check_s3_datasets
 
 
 @dataclass(frozen=True)
@@ -37,12 +37,6 @@ def load_catalog(project_path: Path, env: str) -> Any:
     return settings.DATA_CATALOG_CLASS.from_config(loader["catalog"], credentials)
 
 
-def input_datasets(pipeline_name: str) -> list[str]:
-    """Datasets the pipeline reads but does not produce: what must exist before a run."""
-    pipeline = pipelines[pipeline_name]
-    return sorted(n for n in pipeline.inputs() if not n.startswith("params:") and n != "parameters")
-
-
 def upload_inputs(
     project_path: Path,
     env: str = "aws",
@@ -53,7 +47,9 @@ def upload_inputs(
     """Copy each input file of ``source_env`` to where ``env`` reads it; keep existing targets."""
     source_catalog = load_catalog(project_path, source_env)
     target_catalog = load_catalog(project_path, env)
-    names = [n for n in input_datasets(pipeline_name) if n in source_catalog and n in target_catalog]
+    # What the pipeline reads but does not produce: what must exist before a run.
+    inputs = sorted(pipelines[pipeline_name].inputs())
+    names = [name for name, _ in catalog_datasets(target_catalog, inputs) if name in source_catalog]
     check_s3_datasets(target_catalog, names)
     transfers = []
     for name in names:
