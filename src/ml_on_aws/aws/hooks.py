@@ -18,19 +18,33 @@ class S3Hooks:
     Does nothing for pipelines without S3 datasets, except checking that file inputs exist.
     """
 
+    def __init__(self) -> None:
+        self._catalog: Any = None
+        self._versioned_saves: list[str] = []
+
     # First among all hooks: before kedro-mlflow opens a run and before data is read.
     @hook_impl(tryfirst=True)
     def before_pipeline_run(self, run_params: dict[str, Any], pipeline: Any, catalog: Any) -> None:
+        self._catalog, self._versioned_saves = catalog, []
         check_s3_datasets(catalog, pipeline.datasets())
         check_inputs_exist(catalog, pipeline.inputs())
 
     @hook_impl
+    def after_dataset_saved(self, dataset_name: str, data: Any, node: Any) -> None:
+        dataset = self._catalog.get(dataset_name) if self._catalog is not None else None
+        if getattr(dataset, "_version", None) is not None:
+            self._versioned_saves.append(dataset_name)
+
+    @hook_impl
     def on_pipeline_error(self, error: Exception, run_params: dict[str, Any], pipeline: Any, catalog: Any) -> None:
         explanation = explain_failure(error)
-        if explanation is None:
-            return
-        logger.error(
-            "%s Versions this run saved are named %s; earlier versions are untouched, and a "
-            "complete one can be pinned with --load-versions <dataset>:<version>.",
-            explanation, run_params.get("session_id"),
-        )
+        if explanation:
+            logger.error("%s Earlier versions are untouched.", explanation)
+        if self._versioned_saves:
+            # Each object is complete (S3 and local writes are all-or-nothing per object), but the
+            # run is not: these versions are now the newest although the run failed.
+            logger.warning(
+                "This failed run saved version %s of %s. To keep using the last good run, pass "
+                "--load-versions <dataset>:<version> (versions are the folders under each dataset).",
+                run_params.get("session_id"), ", ".join(sorted(self._versioned_saves)),
+            )
