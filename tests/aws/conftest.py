@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
+import threading
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from urllib.parse import urlparse
 
 import boto3
 import pytest
@@ -84,3 +87,72 @@ def closed_port_endpoint() -> str:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     return f"http://127.0.0.1:{port}"
+
+
+class EndpointThatDiesAfter:
+    """A TCP proxy in front of the S3 server that goes down for good once a given request is done.
+
+    The next request after one whose request line (e.g. ``PUT /bucket/key HTTP/1.1``) matches
+    ``pattern`` finds the proxy gone: the
+    connection is dropped and the port refuses connections from then on, as when an S3-compatible
+    service crashes or the network to it is cut in the middle of a run.
+    """
+
+    _REQUEST_LINE = re.compile(rb"(?:GET|PUT|HEAD|POST|DELETE) \S+ HTTP/1\.[01]\r\n")
+
+    def __init__(self, upstream: str, pattern: str) -> None:
+        self._upstream = urlparse(upstream)
+        self._pattern = re.compile(pattern.encode())
+        self._matched = threading.Event()
+        self.down = threading.Event()
+        self._sockets: list[socket.socket] = []
+        self._listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self._listener.getsockname()[1]}"
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while not self.down.is_set():
+            try:
+                client, _ = self._listener.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection((self._upstream.hostname, self._upstream.port))
+            self._sockets += [client, upstream]
+            threading.Thread(target=self._requests, args=(client, upstream), daemon=True).start()
+            threading.Thread(target=self._pipe, args=(upstream, client), daemon=True).start()
+
+    def _requests(self, client: socket.socket, upstream: socket.socket) -> None:
+        while chunk := self._recv(client):
+            for match in self._REQUEST_LINE.finditer(chunk):
+                if self._matched.is_set():
+                    self.go_down()
+                    return
+                if self._pattern.search(match.group(0)):
+                    self._matched.set()
+            try:
+                upstream.sendall(chunk)
+            except OSError:
+                return
+
+    def _pipe(self, source: socket.socket, target: socket.socket) -> None:
+        while chunk := self._recv(source):
+            try:
+                target.sendall(chunk)
+            except OSError:
+                return
+
+    @staticmethod
+    def _recv(sock: socket.socket) -> bytes:
+        try:
+            return sock.recv(65536)
+        except OSError:
+            return b""
+
+    def go_down(self) -> None:
+        self.down.set()
+        for sock in [self._listener, *self._sockets]:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            sock.close()

@@ -26,8 +26,8 @@ def test_a_failed_run_names_the_versions_it_left_and_the_s3_cause(tmp_path, capl
     (tmp_path / "scratch.pkl").write_bytes(b"")  # the input exists, so the checks pass
     hooks = S3Hooks()
     hooks.before_pipeline_run({"session_id": "2026-01-01T00.00.00.000Z"}, pipeline, catalog)
-    hooks.after_dataset_saved("model", object(), None)
-    hooks.after_dataset_saved("scratch", object(), None)
+    hooks.before_dataset_saved("model", object(), None)
+    hooks.before_dataset_saved("scratch", object(), None)
     try:
         raise DatasetError("Failed while saving data to dataset") from EndpointConnectionError(endpoint_url="http://127.0.0.1:9/b/k")
     except DatasetError as error:
@@ -35,7 +35,7 @@ def test_a_failed_run_names_the_versions_it_left_and_the_s3_cause(tmp_path, capl
             hooks.on_pipeline_error(error, {"session_id": "2026-01-01T00.00.00.000Z"}, pipeline, catalog)
     text = caplog.text
     assert "The connection to S3 at http://127.0.0.1:9 (from AWS_ENDPOINT_URL) failed" in text
-    assert "saved version 2026-01-01T00.00.00.000Z of model." in text  # not 'scratch': unversioned
+    assert "wrote (or was writing) version 2026-01-01T00.00.00.000Z of model;" in text  # not 'scratch': unversioned
 
 
 def test_a_failure_before_any_versioned_save_says_nothing_about_versions(caplog):

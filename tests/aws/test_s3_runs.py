@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 from tests.aws.conftest import (
+    EndpointThatDiesAfter,
     aws_environment,
     closed_port_endpoint,
     list_keys,
@@ -196,3 +197,31 @@ def test_missing_input_object_is_named_by_key(runs, moto_endpoint):
                           f"'{prefix}/01_raw/credit_data_new.csv' in bucket '{BUCKET}'", "kedro data upload")
     assert "'raw_data': no object" not in output
     assert list_keys(moto_endpoint, BUCKET, prefix) == [f"{prefix}/01_raw/credit_data.csv"]
+
+
+def test_endpoint_lost_mid_run_leaves_only_complete_objects_and_says_so(runs, moto_endpoint):
+    """S3 goes away right after the model is saved: the run stops, names the endpoint and the
+    versions it left; every object written is complete and the earlier runs are untouched."""
+    prefix = "team/cut-mid-run"
+    s3 = s3_client(moto_endpoint)
+    for name in ("credit_data.csv", "credit_data_new.csv"):
+        s3.copy_object(Bucket=BUCKET, Key=f"{prefix}/01_raw/{name}",
+                       CopySource={"Bucket": BUCKET, "Key": f"{PREFIX}/01_raw/{name}"})
+    before = list_keys(moto_endpoint, BUCKET, PREFIX)
+    proxy = EndpointThatDiesAfter(moto_endpoint, rf"^PUT /{BUCKET}/{prefix}/06_models/model\.pkl/")
+    env = {**runs["env"], "ML_ON_AWS_PREFIX": prefix, "AWS_ENDPOINT_URL": proxy.url}
+    result = run_kedro(runs["project"], "run", "--env", "aws", "--params", FAST, env=env)
+    assert proxy.down.is_set(), "the run never saved its model"
+    output = _failed_with(result, f"The connection to S3 at {proxy.url} (from AWS_ENDPOINT_URL) failed",
+                          "Could not connect to the endpoint URL", "Earlier versions are untouched")
+    keys = list_keys(moto_endpoint, BUCKET, prefix)
+    models = [k for k in keys if "/06_models/" in k]
+    assert len(models) == 1
+    version = models[0].split("/")[-2]
+    assert f"wrote (or was writing) version {version} of " in output and "model" in output
+    # The one model written is whole: it loads and predicts.
+    model = joblib.load(io.BytesIO(_read(moto_endpoint, models[0])))
+    new = pd.read_csv(io.BytesIO(_read(moto_endpoint, f"{prefix}/01_raw/credit_data_new.csv")))
+    assert len(model.predict(new)) == len(new)
+    assert not [k for k in keys if "/08_reporting/evaluation_report.json/" in k]
+    assert list_keys(moto_endpoint, BUCKET, PREFIX) == before

@@ -29,8 +29,10 @@ class S3Hooks:
         check_s3_datasets(catalog, pipeline.datasets())
         check_inputs_exist(catalog, pipeline.inputs())
 
+    # Before, not after: a save can reach storage and still fail (e.g. Kedro's version lookup
+    # right after the write), so count every versioned save the run started.
     @hook_impl
-    def after_dataset_saved(self, dataset_name: str, data: Any, node: Any) -> None:
+    def before_dataset_saved(self, dataset_name: str, data: Any, node: Any) -> None:
         dataset = self._catalog.get(dataset_name) if self._catalog is not None else None
         if getattr(dataset, "_version", None) is not None:
             self._versioned_saves.append(dataset_name)
@@ -41,10 +43,11 @@ class S3Hooks:
         if explanation:
             logger.error("%s Earlier versions are untouched.", explanation)
         if self._versioned_saves:
-            # Each object is complete (S3 and local writes are all-or-nothing per object), but the
-            # run is not: these versions are now the newest although the run failed.
+            # Each object is whole or absent (S3 and local writes are all-or-nothing per object),
+            # but the run is not: what it wrote is now the newest version although the run failed.
             logger.warning(
-                "This failed run saved version %s of %s. To keep using the last good run, pass "
+                "This failed run wrote (or was writing) version %s of %s; whatever reached storage "
+                "is complete and is now the newest version. To keep using the last good run, pass "
                 "--load-versions <dataset>:<version> (versions are the folders under each dataset).",
                 run_params.get("session_id"), ", ".join(sorted(self._versioned_saves)),
             )
