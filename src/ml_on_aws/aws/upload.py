@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from kedro.config import MissingConfigException
 from kedro.framework.project import pipelines, settings
 from kedro.io.core import get_filepath_str
 
@@ -32,7 +33,7 @@ def load_catalog(project_path: Path, env: str) -> Any:
     )
     try:
         credentials = loader["credentials"]
-    except Exception:  # no credentials files: the AWS chain provides them
+    except MissingConfigException:  # no credentials files: the AWS chain provides them
         credentials = {}
     return settings.DATA_CATALOG_CLASS.from_config(loader["catalog"], credentials)
 
@@ -65,7 +66,6 @@ def upload_inputs(
             transfers.append(Transfer(name, str(local), target_uri, copied=False))
             continue
         target._fs.put_file(str(local), target_path)
-        target._invalidate_cache()
         transfers.append(Transfer(name, str(local), target_uri, copied=True))
     return transfers
 
