@@ -39,10 +39,25 @@ def moto_endpoint() -> Iterator[str]:
     server.stop()
 
 
+# One log record per line, unwrapped, so that tests can assert on whole messages.
+_PLAIN_LOGGING = """\
+version: 1
+disable_existing_loggers: false
+formatters:
+  plain: {format: "%(levelname)s %(name)s %(message)s"}
+handlers:
+  console: {class: logging.StreamHandler, formatter: plain, stream: ext://sys.stdout}
+root: {level: INFO, handlers: [console]}
+"""
+
+
 def aws_environment(endpoint: str, bucket: str, prefix: str, tmp_path) -> dict[str, str]:
     """What a user exports to run `--env aws` against ``endpoint``; no shared config files."""
     env = {k: v for k, v in os.environ.items() if k not in _AWS_VARIABLES_TO_CLEAR}
+    logging_config = tmp_path / "plain_logging.yml"
+    logging_config.write_text(_PLAIN_LOGGING)
     return {
+        "KEDRO_LOGGING_CONFIG": str(logging_config),
         **env,
         **FAKE_CREDENTIALS,
         "AWS_CONFIG_FILE": str(tmp_path / "no-aws-config"),

@@ -49,5 +49,5 @@ class S3Hooks:
                 "This failed run wrote (or was writing) version %s of %s; whatever reached storage "
                 "is complete and is now the newest version. To keep using the last good run, pass "
                 "--load-versions <dataset>:<version> (versions are the folders under each dataset).",
-                run_params.get("session_id"), ", ".join(sorted(self._versioned_saves)),
+                run_params.get("run_id"), ", ".join(sorted(self._versioned_saves)),
             )
