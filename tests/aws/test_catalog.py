@@ -29,22 +29,58 @@ def catalogs(monkeypatch):
     return base["catalog"], _catalog("aws")
 
 
+def _filepath(entry: dict) -> str:
+    """Where a dataset's file is; an MlflowArtifactDataset wraps the dataset that has it."""
+    return str(entry.get("filepath") or entry.get("dataset", {}).get("filepath") or "")
+
+
+def _file_type(entry: dict) -> str:
+    return entry["dataset"]["type"] if entry["type"].endswith("MlflowArtifactDataset") else entry["type"]
+
+
+def _persisted(base: dict) -> set[str]:
+    """Files a run writes or reads as data.
+
+    Entries without a file (MLflow metrics, the model registry) live in MLflow, whose artifacts
+    conf/aws/mlflow.yml sends to the bucket; files under conf/ (the expectation suite) are
+    configuration shipped with the code; the MLflow model directory is the registry's working
+    copy (its versions are in MLflow's S3 artifact store; the model is the versioned `model`).
+    """
+    return {
+        name for name, entry in base.items()
+        if entry.get("type") not in NOT_PERSISTED | {"ml_on_aws.datasets.MlflowModelDirectoryDataset"}
+        and _filepath(entry) and not _filepath(entry).startswith("conf/")
+    }
+
+
 def test_every_persisted_base_dataset_has_an_s3_counterpart(catalogs):
     base, aws = catalogs
-    persisted = {name for name, entry in base.items() if entry.get("type") not in NOT_PERSISTED}
-    assert persisted, "conf/base/catalog.yml has no persisted datasets?"
-    missing = sorted(name for name in persisted if not str(aws[name].get("filepath", "")).startswith("s3://"))
+    persisted = _persisted(base)
+    assert {"raw_data", "model", "drift_report", "raw_data_validation"} <= persisted
+    missing = sorted(name for name in persisted if not _filepath(aws[name]).startswith("s3://"))
     assert not missing, f"add these conf/base/catalog.yml entries to conf/aws/catalog.yml: {missing}"
     for name in persisted:
-        assert aws[name]["filepath"].startswith(f"s3://{BUCKET}/{PREFIX}/"), name
-        assert aws[name]["type"] == base[name]["type"], f"{name}: conf/aws changes the dataset type"
+        assert _filepath(aws[name]).startswith(f"s3://{BUCKET}/{PREFIX}/"), name
+        assert _file_type(aws[name]) == _file_type(base[name]), f"{name}: conf/aws changes the dataset type"
+
+
+def test_mlflow_artifacts_go_to_the_bucket(monkeypatch):
+    monkeypatch.setenv("ML_ON_AWS_BUCKET", BUCKET)
+    monkeypatch.setenv("ML_ON_AWS_PREFIX", PREFIX)
+    from ml_on_aws import settings as project_settings
+
+    loader = OmegaConfigLoader(str(PROJECT_ROOT / "conf"), env="aws", **project_settings.CONFIG_LOADER_ARGS,
+                               config_patterns={"mlflow": ["mlflow*", "mlflow*/**"]})
+    location = loader["mlflow"]["tracking"]["experiment"]["create_experiment_kwargs"]["artifact_location"]
+    assert location == f"s3://{BUCKET}/{PREFIX}/mlflow"
 
 
 def test_models_and_reports_are_versioned_on_s3(catalogs):
     base, aws = catalogs
-    versioned_in_base = {name for name, entry in base.items() if entry.get("versioned")}
+    versioned_in_base = {name for name in _persisted(base) if base[name].get("versioned")}
     layers = ("/06_models/", "/07_model_output/", "/08_reporting/")
-    versioned_by_layer = {name for name, entry in aws.items() if any(layer in entry.get("filepath", "") for layer in layers)}
+    versioned_by_layer = {name for name, entry in aws.items()
+                          if name in _persisted(base) and any(layer in _filepath(entry) for layer in layers)}
     for name in versioned_in_base | versioned_by_layer:
         assert aws[name].get("versioned") is True, f"{name} would be overwritten by the next run"
     assert "model" in versioned_by_layer
@@ -56,7 +92,7 @@ def test_no_credentials_or_endpoint_are_written_into_the_aws_catalog(catalogs):
     for secret in ("aws_access_key_id", "aws_secret_access_key", "secret", "token", "password"):
         assert secret not in text
     # No endpoint variable set: s3fs talks to AWS itself.
-    assert all(entry["fs_args"]["client_kwargs"]["endpoint_url"] is None for entry in aws.values())
+    assert all(entry["fs_args"]["client_kwargs"]["endpoint_url"] is None for entry in aws.values() if "fs_args" in entry)
 
 
 def test_the_endpoint_override_reaches_every_s3_dataset(monkeypatch):
@@ -64,5 +100,6 @@ def test_the_endpoint_override_reaches_every_s3_dataset(monkeypatch):
     monkeypatch.setenv("ML_ON_AWS_PREFIX", PREFIX)
     monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9000")
     aws = _catalog("aws")
-    assert {entry["fs_args"]["client_kwargs"]["endpoint_url"] for entry in aws.values()} == {"http://127.0.0.1:9000"}
+    endpoints = {entry["fs_args"]["client_kwargs"]["endpoint_url"] for entry in aws.values() if "fs_args" in entry}
+    assert endpoints == {"http://127.0.0.1:9000"}
 
