@@ -15,7 +15,9 @@ CONFIG_LOADER_ARGS = {
     "base_env": "base",
     "default_run_env": "local",
     # An environment overrides single keys of the base parameters, not whole sections.
-    "merge_strategy": {"parameters": "soft"},
+    "merge_strategy": {"parameters": "soft", "sagemaker": "soft"},
     # ${oc.env:NAME,default} everywhere (Kedro allows it only in credentials by default).
     "custom_resolvers": {"oc.env": oc.env},
+    # SageMaker jobs (`kedro sagemaker ...`): conf/<env>/sagemaker.yml.
+    "config_patterns": {"sagemaker": ["sagemaker*", "sagemaker*/**"]},
 }
