@@ -30,6 +30,7 @@ import threading
 import time
 import urllib.request
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -111,6 +112,19 @@ def final_metrics(log_lines: list[str], definitions: list[dict[str, str]]) -> li
     return [{"MetricName": name, "Value": value, "Timestamp": now} for name, value in values.items()]
 
 
+@dataclass
+class Instance:
+    """One container of a job: its host name, host folder, mounts and command."""
+
+    host: str
+    container: str
+    folder: Path
+    mounts: dict[Path, PurePosixPath]
+    environment: dict[str, str]
+    arguments: list[str]
+    entrypoint: str | None = None
+
+
 class LocalRunner:
     """Runs training and processing requests, and serves models, with the local Docker engine."""
 
@@ -140,27 +154,8 @@ class LocalRunner:
 
     def train(self, request: dict[str, Any]) -> dict[str, Any]:
         name = request["TrainingJobName"]
-        resources = request["ResourceConfig"]
-        all_hosts = hosts(resources["InstanceCount"])
-        channels = {
-            c["ChannelName"]: (c["DataSource"]["S3DataSource"]["S3Uri"], c["DataSource"]["S3DataSource"]["S3DataDistributionType"])
-            for c in request["InputDataConfig"]
-        }
         with self._job_folder(name) as root:
-            instances = []
-            for index, host in enumerate(all_hosts):
-                ml = root / host
-                config = ml / "input" / "config"
-                _write_json(config / "hyperparameters.json", request.get("HyperParameters", {}))
-                _write_json(config / "inputdataconfig.json", input_data_config(request))
-                _write_json(config / "resourceconfig.json", resource_config(host, all_hosts, resources["InstanceType"]))
-                for channel, (uri, distribution) in channels.items():
-                    self._download(uri, distribution, index, len(all_hosts), ml / "input" / "data" / channel)
-                for folder in ("model", "output/data", "checkpoints"):
-                    _writable(ml / folder)
-                mounts = {ml / part: CONTAINER_ML / part for part in ("input", "model", "output", "checkpoints")}
-                environment = {**request.get("Environment", {}), "TRAINING_JOB_NAME": name}
-                instances.append((host, mounts, environment, None, ["train"]))
+            instances = self.stage_training(request, root)
             results = self._run_containers(
                 request["AlgorithmSpecification"]["TrainingImage"], instances,
                 request["StoppingCondition"]["MaxRuntimeInSeconds"], request.get("EnableNetworkIsolation", False),
@@ -169,7 +164,7 @@ class LocalRunner:
                 "TrainingJobName": name,
                 "AlgorithmSpecification": request["AlgorithmSpecification"],
                 "HyperParameters": request.get("HyperParameters", {}),
-                "ResourceConfig": resources,
+                "ResourceConfig": request["ResourceConfig"],
                 "OutputDataConfig": request["OutputDataConfig"],
                 "SecondaryStatusTransitions": [{"Status": "Downloading"}, {"Status": "Training"}],
                 "FinalMetricDataList": final_metrics(
@@ -180,38 +175,47 @@ class LocalRunner:
             failure = _failure(results, "failure")
             if failure:
                 return {**description, "TrainingJobStatus": "Failed", "FailureReason": failure}
-            # SageMaker uploads the model of the first host.
+            # As SageMaker does, the model is the first host's /opt/ml/model.
             artifact = f"{request['OutputDataConfig']['S3OutputPath'].rstrip('/')}/{name}/output/model.tar.gz"
-            self._upload_tar(root / all_hosts[0] / "model", artifact)
+            self._upload_tar(instances[0].folder / "model", artifact)
             self.echo(f"Uploaded {artifact}")
             return {**description, "TrainingJobStatus": "Completed", "ModelArtifacts": {"S3ModelArtifacts": artifact}}
 
+    def stage_training(self, request: dict[str, Any], root: Path) -> list[Instance]:
+        """Each instance's ``/opt/ml`` under ``root/<host>``: config files, channel data,
+        empty model and output folders."""
+        name = request["TrainingJobName"]
+        resources = request["ResourceConfig"]
+        all_hosts = hosts(resources["InstanceCount"])
+        instances = []
+        for index, host in enumerate(all_hosts):
+            ml = root / host
+            config = ml / "input" / "config"
+            _write_json(config / "hyperparameters.json", request.get("HyperParameters", {}))
+            _write_json(config / "inputdataconfig.json", input_data_config(request))
+            _write_json(config / "resourceconfig.json", resource_config(host, all_hosts, resources["InstanceType"]))
+            for channel in request["InputDataConfig"]:
+                source = channel["DataSource"]["S3DataSource"]
+                self._download(source["S3Uri"], source["S3DataDistributionType"], index, len(all_hosts),
+                               ml / "input" / "data" / channel["ChannelName"])
+            for folder in ("model", "output/data", "checkpoints"):
+                _writable(ml / folder)
+            instances.append(Instance(
+                host=host,
+                container=f"{name}-{host}",
+                folder=ml,
+                mounts={ml / part: CONTAINER_ML / part for part in ("input", "model", "output", "checkpoints")},
+                environment={**request.get("Environment", {}), "TRAINING_JOB_NAME": name},
+                arguments=["train"],
+            ))
+        return instances
+
     def process(self, request: dict[str, Any]) -> dict[str, Any]:
         name = request["ProcessingJobName"]
-        cluster = request["ProcessingResources"]["ClusterConfig"]
-        all_hosts = hosts(cluster["InstanceCount"])
         app = request["AppSpecification"]
         outputs = request.get("ProcessingOutputConfig", {}).get("Outputs", [])
         with self._job_folder(name) as root:
-            instances = []
-            for index, host in enumerate(all_hosts):
-                base = root / host
-                mounts: dict[Path, PurePosixPath] = {}
-                _write_json(base / "config" / "processingjobconfig.json", _processing_job_config(request))
-                _write_json(base / "config" / "resourceconfig.json", {"current_host": host, "hosts": all_hosts})
-                mounts[base / "config"] = CONTAINER_ML / "config"
-                for number, item in enumerate(request.get("ProcessingInputs", [])):
-                    source = item["S3Input"]
-                    local = base / "inputs" / str(number)
-                    self._download(source["S3Uri"], source["S3DataDistributionType"], index, len(all_hosts), local)
-                    mounts[local] = PurePosixPath(source["LocalPath"])
-                for number, item in enumerate(outputs):
-                    local = _writable(base / "outputs" / str(number))
-                    mounts[local] = PurePosixPath(item["S3Output"]["LocalPath"])
-                mounts[_writable(base / "output")] = CONTAINER_ML / "output"
-                entrypoint = app.get("ContainerEntrypoint") or None
-                instances.append((host, mounts, dict(request.get("Environment", {})), entrypoint,
-                                  list(app.get("ContainerArguments", []))))
+            instances = self.stage_processing(request, root)
             results = self._run_containers(
                 app["ImageUri"], instances, request["StoppingCondition"]["MaxRuntimeInSeconds"],
                 request.get("NetworkConfig", {}).get("EnableNetworkIsolation", False),
@@ -229,10 +233,41 @@ class LocalRunner:
             failure = _failure(results, "message")
             if failure:
                 return {**description, "ProcessingJobStatus": "Failed", "FailureReason": failure}
-            for host in all_hosts:
+            # Every instance uploads its output folders to the same prefixes.
+            for instance in instances:
                 for number, item in enumerate(outputs):
-                    self._upload_folder(root / host / "outputs" / str(number), item["S3Output"]["S3Uri"])
+                    self._upload_folder(instance.folder / "outputs" / str(number), item["S3Output"]["S3Uri"])
             return {**description, "ProcessingJobStatus": "Completed"}
+
+    def stage_processing(self, request: dict[str, Any], root: Path) -> list[Instance]:
+        """Each instance's folders under ``root/<host>``: ``config`` (``/opt/ml/config``),
+        ``inputs/<n>`` and ``outputs/<n>`` (mounted at their ``LocalPath``), ``output``."""
+        all_hosts = hosts(request["ProcessingResources"]["ClusterConfig"]["InstanceCount"])
+        app = request["AppSpecification"]
+        entrypoint = list(app.get("ContainerEntrypoint") or [])
+        instances = []
+        for index, host in enumerate(all_hosts):
+            base = root / host
+            _write_json(base / "config" / "processingjobconfig.json", _processing_job_config(request))
+            _write_json(base / "config" / "resourceconfig.json", {"current_host": host, "hosts": all_hosts})
+            mounts = {base / "config": CONTAINER_ML / "config", _writable(base / "output"): CONTAINER_ML / "output"}
+            for number, item in enumerate(request.get("ProcessingInputs", [])):
+                source = item["S3Input"]
+                local = base / "inputs" / str(number)
+                self._download(source["S3Uri"], source["S3DataDistributionType"], index, len(all_hosts), local)
+                mounts[local] = PurePosixPath(source["LocalPath"])
+            for number, item in enumerate(request.get("ProcessingOutputConfig", {}).get("Outputs", [])):
+                mounts[_writable(base / "outputs" / str(number))] = PurePosixPath(item["S3Output"]["LocalPath"])
+            instances.append(Instance(
+                host=host,
+                container=f"{request['ProcessingJobName']}-{host}",
+                folder=base,
+                mounts=mounts,
+                environment=dict(request.get("Environment", {})),
+                arguments=[*entrypoint[1:], *app.get("ContainerArguments", [])],
+                entrypoint=entrypoint[0] if entrypoint else None,
+            ))
+        return instances
 
     # -- serving ------------------------------------------------------------------------
 
@@ -313,39 +348,42 @@ class LocalRunner:
             self.echo(f"Uploaded s3://{bucket}/{key}")
 
     def _run_containers(
-        self, image: str, instances: list[tuple], max_runtime: int, isolated: bool
+        self, image: str, instances: list[Instance], max_runtime: int, isolated: bool
     ) -> list[dict[str, Any]]:
         """Start one container per instance, stream their logs prefixed by host, wait for all.
         An isolated job's containers get no network, as with SageMaker's network isolation."""
-        options = [o for o in self.docker_options if not o.startswith("--net")] + ["--network=none"] if isolated else self.docker_options
+        options = self.docker_options
+        if isolated:
+            options = [o for o in options if not o.startswith("--net")] + ["--network=none"]
         running = []
-        for host, mounts, environment, entrypoint, arguments in instances:
-            command = ["docker", "run", "--rm", "--hostname", host, *options, *_env_args(environment)]
-            for source, target in mounts.items():
+        for instance in instances:
+            command = ["docker", "run", "--rm", "--name", instance.container, "--hostname", instance.host,
+                       *options, *_env_args(instance.environment)]
+            for source, target in instance.mounts.items():
                 command += ["-v", f"{source}:{target}"]
-            if entrypoint:
-                command += ["--entrypoint", entrypoint[0]]
-                arguments = [*entrypoint[1:], *arguments]
+            if instance.entrypoint:
+                command += ["--entrypoint", instance.entrypoint]
             process = subprocess.Popen(
-                [*command, image, *arguments], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+                [*command, image, *instance.arguments], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
             )
             logs: list[str] = []
-            reader = threading.Thread(target=self._stream, args=(host, process, logs), daemon=True)
+            reader = threading.Thread(target=self._stream, args=(instance.host, process, logs), daemon=True)
             reader.start()
-            running.append((host, process, reader, logs, mounts))
+            running.append((instance, process, reader, logs))
         deadline = time.monotonic() + max_runtime
         results = []
-        for host, process, reader, logs, mounts in running:
+        for instance, process, reader, logs in running:
             try:
                 code = process.wait(timeout=max(deadline - time.monotonic(), 1))
             except subprocess.TimeoutExpired:
-                process.kill()
+                # Killing the client would leave the container running.
+                subprocess.run(["docker", "rm", "--force", instance.container], capture_output=True)
                 code = process.wait()
                 logs.append(f"MaxRuntimeExceeded after {max_runtime} s")
             reader.join()
-            output = next(src for src, dst in mounts.items() if dst == CONTAINER_ML / "output")
+            output = next(src for src, dst in instance.mounts.items() if dst == CONTAINER_ML / "output")
             results.append({
-                "host": host, "exit_code": code, "logs": logs,
+                "host": instance.host, "exit_code": code, "logs": logs,
                 "failure": _read_text(output / "failure"), "message": _read_text(output / "message"),
             })
         return results
