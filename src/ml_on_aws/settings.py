@@ -3,8 +3,8 @@
 from kedro.config import OmegaConfigLoader
 from omegaconf.resolvers import oc
 
-from ml_on_aws.aws.locations import RESOLVERS as AWS_RESOLVERS
 from ml_on_aws.aws.hooks import S3Hooks
+from ml_on_aws.aws.locations import RESOLVERS as AWS_RESOLVERS
 from ml_on_aws.hooks import ConfigCheckHooks
 
 HOOKS = (ConfigCheckHooks(), S3Hooks())

@@ -39,14 +39,19 @@ def test_a_metric_name_becomes_a_regex_matching_the_line_the_container_prints(ra
 
 
 def test_without_the_account_variables_the_error_names_each_missing_key(aws, monkeypatch):
-    for variable in ("AWS_REGION", "ML_ON_AWS_SAGEMAKER_ROLE_ARN", "ML_ON_AWS_BUCKET"):
+    for variable in ("AWS_REGION", "ML_ON_AWS_SAGEMAKER_ROLE_ARN"):
         monkeypatch.delenv(variable)
     with pytest.raises(ConfigurationError) as error:
         load(ROOT, "aws")
     message = str(error.value)
     assert "role_arn: is required" in message
     assert "region: is required" in message
-    assert "training.output_s3_uri" in message and "bucket" in message
+
+
+def test_without_the_bucket_variable_the_error_names_it(aws, monkeypatch):
+    monkeypatch.delenv("ML_ON_AWS_BUCKET")
+    with pytest.raises(ConfigurationError, match=r"sagemaker\.yml: Environment variable ML_ON_AWS_BUCKET is not set"):
+        load(ROOT, "aws")
 
 
 @pytest.mark.parametrize(

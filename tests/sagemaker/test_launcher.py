@@ -163,7 +163,7 @@ def test_bad_configuration_stops_before_any_aws_call(project, tripwire, monkeypa
     elif breakage == "unknown_instance_type":
         _edit(project, "instance_type: ml.m5.large", "instance_type: ml.m5.giant")
     elif breakage == "s3_prefix_in_another_form":
-        _edit(project, 'output_s3_uri: "s3://', 'output_s3_uri: "https://s3.amazonaws.com/')
+        _edit(project, "output_s3_uri: ${_root}", "output_s3_uri: https://s3.amazonaws.com/${_root}")
     else:
         monkeypatch.delenv("ML_ON_AWS_IMAGE_URI")
 

@@ -16,15 +16,15 @@ from ml_on_aws.sagemaker.local import LocalRunner, final_metrics
 
 from .conftest import BUCKET, IMAGE_URI, REGION, ROOT
 
-PARTS = [f"project/data/new_data/part-{i}.csv" for i in range(7)]
+PARTS = [f"project/01_raw/new_data/part-{i}.csv" for i in range(7)]
 
 
 @pytest.fixture
 def s3(aws):
     s3 = boto3.client("s3", region_name=REGION)
     s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
-    s3.put_object(Bucket=BUCKET, Key="project/data/01_raw/credit_data.csv", Body=b"a,b\n1,2\n")
-    s3.put_object(Bucket=BUCKET, Key="project/data/01_raw/credit_data_new.csv", Body=b"not a channel file")
+    s3.put_object(Bucket=BUCKET, Key="project/01_raw/credit_data.csv", Body=b"a,b\n1,2\n")
+    s3.put_object(Bucket=BUCKET, Key="project/01_raw/credit_data_new.csv", Body=b"not a channel file")
     for key in PARTS:
         s3.put_object(Bucket=BUCKET, Key=key, Body=key.encode())
     s3.put_object(Bucket=BUCKET, Key="project/models/model.tar.gz", Body=b"model")
@@ -35,7 +35,9 @@ def s3(aws):
 def config(aws):
     raw = read(ROOT, "aws")
     raw["training"]["hyperparameters"] = {"training.search.n_iter": 3, "split.stratify": False}
-    raw["processing"]["pipelines"]["inference"]["instance_count"] = 3
+    inference = raw["processing"]["pipelines"]["inference"]
+    inference["instance_count"] = 3
+    inference["inputs"]["new_data"]["s3_uri"] = f"s3://{BUCKET}/project/01_raw/new_data/"
     return parse_config(raw)
 
 

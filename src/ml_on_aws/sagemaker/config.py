@@ -302,7 +302,11 @@ def read(project_path: Path, env: str) -> dict[str, Any]:
     except KeyError:
         raise ConfigurationError(f"No {CONFIG_NAME}.yml in {conf_source}/base or {conf_source}/{env}.") from None
     except Exception as exc:  # OmegaConf interpolation errors name the key in their message.
-        raise ConfigurationError(f"Cannot read {CONFIG_NAME}.yml of environment {env!r}: {exc}") from None
+        cause: BaseException | None = exc
+        while cause is not None and not isinstance(cause, ConfigurationError):
+            cause = cause.__cause__ or cause.__context__
+        reason = cause or exc
+        raise ConfigurationError(f"Cannot read {_source(env)}: {reason}") from None
 
 
 def load(project_path: Path, env: str) -> SageMakerConfig:
