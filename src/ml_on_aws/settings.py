@@ -3,9 +3,11 @@
 from kedro.config import OmegaConfigLoader
 from omegaconf.resolvers import oc
 
+from ml_on_aws.aws.hooks import S3Hooks
+from ml_on_aws.aws.locations import RESOLVERS as AWS_RESOLVERS
 from ml_on_aws.hooks import ConfigCheckHooks
 
-HOOKS = (ConfigCheckHooks(),)
+HOOKS = (ConfigCheckHooks(), S3Hooks())
 
 # kedro-viz writes run metadata into .viz/ when its hooks run; a pipeline run has no use for it.
 DISABLE_HOOKS_FOR_PLUGINS = ("kedro-viz",)
@@ -15,7 +17,11 @@ CONFIG_LOADER_ARGS = {
     "base_env": "base",
     "default_run_env": "local",
     # An environment overrides single keys of the base parameters, not whole sections.
-    "merge_strategy": {"parameters": "soft"},
+    # conf/aws/mlflow.yml changes only the experiment's name and artifact location.
+    "merge_strategy": {"parameters": "soft", "mlflow": "soft", "sagemaker": "soft"},
     # ${oc.env:NAME,default} everywhere (Kedro allows it only in credentials by default).
-    "custom_resolvers": {"oc.env": oc.env},
+    # s3_root / s3_endpoint: the bucket, prefix and endpoint of the `aws` environment (conf/aws).
+    "custom_resolvers": {"oc.env": oc.env, **AWS_RESOLVERS},
+    # SageMaker jobs (`kedro sagemaker ...`): conf/<env>/sagemaker.yml.
+    "config_patterns": {"sagemaker": ["sagemaker*", "sagemaker*/**"]},
 }
