@@ -10,7 +10,7 @@ code is there, the functions and the EventBridge rules.
 from __future__ import annotations
 
 from ml_on_aws.aws.stack import deploy, stack_status
-from tests.aws.conftest import client
+from tests.aws.events.conftest import client
 from tests.infra.test_template import TEMPLATE_PATH
 
 STACK = "ml-on-aws-test"
