@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from ml_on_aws.aws.cli import aws
 from ml_on_aws.sagemaker.cli import sagemaker
 
 
@@ -38,3 +39,6 @@ def upload(metadata, env: str, from_env: str, pipeline_name: str, overwrite: boo
 
 # `kedro sagemaker ...`
 cli.add_command(sagemaker)
+
+# `kedro aws ...` (Lambda package, CloudFormation stack)
+cli.add_command(aws)

@@ -106,3 +106,34 @@ def deploy(
         raise StackError(f"Stack {stack_name} ended in {description and description['StackStatus']}.")
     echo(f"Stack {stack_name}: {description['StackStatus']}")
     return outputs(description)
+
+
+def deploy_with_functions(
+    cloudformation: Any,
+    s3: Any,
+    stack_name: str,
+    template_body: str,
+    parameters: Mapping[str, str],
+    build_package: Callable[[dict[str, str]], tuple[bytes, str]],
+    *,
+    echo: Callable[[str], None] = lambda _line: None,
+    poll_seconds: int = 10,
+) -> dict[str, str]:
+    """Deploy the whole stack, functions included; the stack's outputs.
+
+    The functions' code lives in the stack's bucket and is built from the stack's outputs
+    (bucket, prefix, role), so a first deployment creates everything else first.
+    ``build_package(outputs)`` returns the zip and its key in the bucket.
+    """
+    current = stack_status(cloudformation, stack_name)
+    found = outputs(current) if current else {}
+    if "BucketName" not in found:
+        echo("Phase 1 of 2: bucket, repository, roles, alarms and log groups (the functions' code goes into the bucket).")
+        found = deploy(cloudformation, stack_name, template_body, {**parameters, "LambdaCodeKey": ""},
+                       echo=echo, poll_seconds=poll_seconds)
+        echo("Phase 2 of 2: the Lambda functions and their EventBridge rules.")
+    package, key = build_package(found)
+    s3.put_object(Bucket=found["BucketName"], Key=key, Body=package)
+    echo(f"Lambda package ({len(package) / 1e6:.1f} MB) at s3://{found['BucketName']}/{key}")
+    return deploy(cloudformation, stack_name, template_body, {**parameters, "LambdaCodeKey": key},
+                  echo=echo, poll_seconds=poll_seconds)
