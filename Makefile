@@ -23,6 +23,8 @@ test: setup
 
 lint: setup
 	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/cfn-lint infra/stack.yml
+	$(BIN)/hadolint --failure-threshold warning Dockerfile
 
 viz: setup
 	$(BIN)/kedro viz build

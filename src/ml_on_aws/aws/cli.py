@@ -82,7 +82,12 @@ def deploy_stack(metadata: Any, stack_name: str, env: str, image_tag: str | None
     import boto3
 
     from ml_on_aws.aws.cloudwatch import load_config as load_cloudwatch_config
-    from ml_on_aws.aws.lambda_package import PackageError, package_bytes, package_key, resolved_config
+    from ml_on_aws.aws.lambda_package import (
+        PackageError,
+        package_bytes,
+        package_key,
+        resolved_config,
+    )
     from ml_on_aws.aws.stack import TEMPLATE, StackError, deploy_with_functions
 
     project = _project_path(metadata)

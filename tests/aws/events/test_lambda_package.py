@@ -43,7 +43,6 @@ def test_the_packaged_handler_runs_with_only_the_runtimes_libraries(package: byt
     zipfile.ZipFile(io.BytesIO(package)).extractall(code)
     runtime = tmp_path / "runtime"
     runtime.mkdir()
-    site = Path(json.__file__).parent  # any stdlib module: not where boto3 is
     site = Path(__import__("boto3").__file__).parents[1]
     for name in RUNTIME:
         (runtime / name).symlink_to(site / name)
