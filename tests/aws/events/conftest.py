@@ -1,10 +1,9 @@
-"""AWS over real HTTP for the tests: moto's server on 127.0.0.1, emptied per test."""
+"""AWS over real HTTP for the tests: moto's server on 127.0.0.1 (tests/conftest.py), emptied per test."""
 
 from __future__ import annotations
 
 import json
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 
 import boto3
@@ -13,18 +12,6 @@ import pytest
 ROOT = Path(__file__).resolve().parents[3]
 REGION = "eu-west-1"
 ACCOUNT = "123456789012"  # moto's default account
-
-
-@pytest.fixture(scope="session")
-def moto_endpoint() -> Iterator[str]:
-    """moto's server on a free loopback port, for the whole test session."""
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
 
 
 @pytest.fixture
