@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from ml_on_aws.aws.cli import aws
@@ -35,6 +37,112 @@ def upload(metadata, env: str, from_env: str, pipeline_name: str, overwrite: boo
     for transfer in upload_inputs(metadata.project_path, env, from_env, pipeline_name, overwrite):
         action = "uploaded" if transfer.copied else "kept existing (use --overwrite to replace)"
         click.echo(f"{transfer.dataset}: {transfer.source} -> {transfer.target} [{action}]")
+
+
+def _use_project_mlflow(env: str | None) -> None:
+    """Point MLflow at the project's tracking server (conf/<env>/mlflow.yml), as `kedro run` does."""
+    from kedro.framework.session import KedroSession
+    from kedro.framework.startup import bootstrap_project
+
+    bootstrap_project(Path.cwd())
+    with KedroSession.create(env=env) as session:
+        session.load_context()  # kedro-mlflow's hook sets the tracking and registry URIs
+
+
+@cli.command("download-model")
+@click.argument("model_uri")
+@click.argument("destination", type=click.Path(file_okay=False))
+@click.option("--env", "-e", default=None, help="Kedro environment whose mlflow.yml to use.")
+def download_model_command(model_uri: str, destination: str, env: str | None) -> None:
+    """Copy MODEL_URI (e.g. models:/ml_on_aws_credit@champion) to DESTINATION as a model directory."""
+    from ml_on_aws.mlflow_models import download_model
+
+    _use_project_mlflow(env)
+    click.echo(download_model(model_uri, destination))
+
+
+@cli.command("serve")
+@click.option("--model-dir", default="data/06_models/mlflow_model", show_default=True,
+              help="MLflow model directory the training pipeline wrote.")
+@click.option("--model-uri", default=None, help="Serve a registered model instead, e.g. models:/ml_on_aws_credit@champion.")
+@click.option("--env", "-e", default=None, help="Kedro environment whose mlflow.yml resolves --model-uri.")
+@click.option("--host", default=None, help="Address to bind (default 127.0.0.1 or ML_ON_AWS_HOST).")
+@click.option("--port", type=int, default=None, help="Port (default 8080 or SAGEMAKER_BIND_TO_PORT).")
+@click.option("--workers", type=int, default=None, help="Processes (default: CPUs or SAGEMAKER_MODEL_SERVER_WORKERS).")
+def serve_command(model_dir: str, model_uri: str | None, env: str | None, host: str | None,
+                  port: int | None, workers: int | None) -> None:
+    """Serve predictions over HTTP with the SageMaker contract (/ping, /invocations)."""
+    import tempfile
+
+    from ml_on_aws.mlflow_models import download_model
+    from ml_on_aws.serving.__main__ import parse_args, serve
+
+    if model_uri:
+        _use_project_mlflow(env)
+        model_dir = str(download_model(model_uri, tempfile.mkdtemp(prefix="ml_on_aws_model_")))
+        click.echo(f"Serving {model_uri} from {model_dir}")
+    args = ["--model-dir", model_dir]
+    for flag, value in (("--host", host), ("--port", port), ("--workers", workers)):
+        if value is not None:
+            args += [flag, str(value)]
+    serve(parse_args(args))
+
+@cli.group()
+def validation() -> None:
+    """Data validation: expectation suites for Great Expectations."""
+
+
+@validation.command("init-suite")
+@click.option("--dataset", default="raw_data", show_default=True, help="Catalog entry to describe (with the target).")
+@click.option("--env", "-e", default=None, help="Kedro environment whose catalog and parameters to use.")
+@click.option("--output", type=click.Path(path_type=Path), default=None,
+              help="Suite file to write. Default: the file of the catalog entry 'expectation_suite'.")
+@click.option("--force", is_flag=True, help="Overwrite an existing suite file.")
+@click.pass_obj
+def init_suite(metadata, dataset: str, env: str | None, output: Path | None, force: bool) -> None:
+    """Write a starting expectation suite from a dataset: review it, then edit it."""
+    from kedro.framework.session import KedroSession
+
+    from ml_on_aws.config import DataConfig, ValidationConfig, parse
+    from ml_on_aws.hooks import describe_location
+    from ml_on_aws.pipelines.data_validation.suite import build_suite, suite_to_yaml
+
+    with KedroSession.create(project_path=metadata.project_path, env=env) as session:
+        context = session.load_context()
+        frame = context.catalog.load(dataset)
+        params = context.params
+        source = _relative(describe_location(context.catalog[dataset]), metadata.project_path)
+        target = output or Path(describe_location(context.catalog["expectation_suite"]))
+    target = target if target.is_absolute() else metadata.project_path / target
+    if target.exists() and not force:
+        raise click.ClickException(f"{target} exists; pass --force to overwrite it or --output for another file.")
+    settings = parse(ValidationConfig, params.get("validation", {}), "validation")
+    suite = build_suite(
+        frame, parse(DataConfig, params["data"], "data"), name=dataset,
+        max_categories=settings.max_categories, null_tolerance=settings.null_tolerance,
+    )
+    header = SUITE_HEADER.format(dataset=dataset, source=source, rows=len(frame))
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(suite_to_yaml(suite, header), encoding="utf-8")
+    click.echo(f"Wrote {len(suite.expectations)} expectations from '{dataset}' ({source}) to {target}.")
+
+
+def _relative(location: str, project_path: Path) -> str:
+    path = Path(location)
+    return str(path.relative_to(project_path)) if path.is_relative_to(project_path) else location
+
+
+SUITE_HEADER = """\
+Expectation suite for the training table and new data, checked by the data_validation
+pipeline with Great Expectations before anything else runs (see docs/validation.md).
+Generated by `kedro validation init-suite --dataset {dataset}` from {source} ({rows} rows):
+a starting point; review and edit it like code.
+
+Each entry: type and kwargs of a Great Expectations expectation
+(https://greatexpectations.io/expectations), and
+  severity: critical  stops the run before feature engineering / inference, naming the failures
+            warning   is logged and written to the validation report; the run goes on
+  applies_to: training (the table with the target) and/or new_data (rows to score)"""
 
 
 # `kedro sagemaker ...`

@@ -127,6 +127,49 @@ class InferenceConfig(_Strict):
     keep_input_columns: bool = True
 
 
+class RegistryConfig(_Strict):
+    """How the trained model is packaged as an MLflow model (the registry name is in the catalog)."""
+
+    input_example_rows: int = Field(default=5, ge=1, le=1000)
+class ValidationConfig(_Strict):
+    """How data is checked against its expectation suite (``conf/<env>/expectations/``)."""
+
+    example_values: int = Field(default=5, ge=0, le=20, description="Failing values quoted per failed expectation.")
+    max_categories: int = Field(
+        default=50, ge=1, description="init-suite: a text column with more distinct values gets no allowed-value list."
+    )
+    null_tolerance: float = Field(
+        default=0.02, ge=0, le=1, description="init-suite: extra share of nulls per column before a warning."
+    )
+
+
+class DriftThresholds(_Strict):
+    """Effect sizes at or above which a column counts as drifted."""
+
+    ks_statistic: float = Field(default=0.1, gt=0, le=1)
+    psi: float = Field(default=0.2, gt=0)
+    wasserstein: float = Field(default=0.25, gt=0, description="Distance in reference standard deviations.")
+    kl_divergence: float = Field(default=0.1, gt=0)
+    new_category_share: float = Field(default=0.02, gt=0, le=1, description="Share of batch rows with unseen categories.")
+    vanished_category_share: float = Field(
+        default=0.05, gt=0, le=1, description="Reference share of categories absent from the batch."
+    )
+    missing_rate_change: float = Field(default=0.05, gt=0, le=1)
+
+
+class DriftConfig(_Strict):
+    """Compare a new batch with the data the current model was trained on."""
+
+    reference_max_rows: int = Field(default=100_000, ge=100, description="Training rows kept as the drift reference.")
+    numeric_bins: int = Field(default=10, ge=2, description="Quantile bins of the reference for PSI and KL divergence.")
+    p_value: float = Field(
+        default=0.01, gt=0, lt=1, description="A distribution shift must also be significant at this level."
+    )
+    thresholds: DriftThresholds = DriftThresholds()
+    min_drifted_columns: int = Field(default=1, ge=1, description="Retrain when at least this many columns drift.")
+    random_state: int = 42
+
+
 # Parameter sections and their schema, checked together before a run starts.
 SECTIONS: dict[str, type[BaseModel]] = {
     "data": DataConfig,
@@ -135,6 +178,9 @@ SECTIONS: dict[str, type[BaseModel]] = {
     "training": TrainingConfig,
     "evaluation": EvaluationConfig,
     "inference": InferenceConfig,
+    "registry": RegistryConfig,
+    "validation": ValidationConfig,
+    "drift": DriftConfig,
 }
 
 

@@ -15,6 +15,8 @@ from ml_on_aws.config import SECTIONS, ConfigurationError, parameters_file_for, 
 logger = logging.getLogger(__name__)
 
 RAW_DATASET = "raw_data"
+# Input tables whose files are checked to be readable before any node runs.
+INPUT_TABLES = (RAW_DATASET, "new_data")
 # Enough rows to tell a label from a continuous value without reading a large file twice.
 _TARGET_SAMPLE_ROWS = 100_000
 
@@ -34,6 +36,9 @@ class ConfigCheckHooks:
                 parsed[section] = parse(schema, catalog.load(f"params:{section}"), section)
             except ConfigurationError as exc:
                 raise ConfigurationError(f"{exc} See {parameters_file_for(section, conf_source, env)}.") from None
+        for name in INPUT_TABLES:
+            if name in pipeline.inputs():
+                check_readable(catalog[name], name)
         if RAW_DATASET not in pipeline.inputs() or "data" not in parsed:
             return
         data = parsed["data"]
@@ -48,6 +53,8 @@ class ConfigCheckHooks:
         if columns is None:
             return
         target = read_column(dataset, data.target) if data.target in columns else None
+        if target is not None and target.empty:
+            return  # a table without rows: data validation names that, it is not a configuration error
         from ml_on_aws.pipelines.feature_engineering.columns import check_config_fits_data
 
         check_config_fits_data(columns, target, data, where)
@@ -59,6 +66,49 @@ def describe_location(dataset: Any) -> str:
     if path is None:
         return type(dataset).__name__
     return str(path) if protocol in ("file", None) else f"{protocol}://{path}"
+
+
+def check_readable(dataset: Any, name: str) -> None:
+    """Raise ``ConfigurationError`` naming the file when a CSV is empty or not in its encoding.
+
+    The whole file is decoded (in chunks, without parsing) for a local CSV: a stray byte far
+    down a file otherwise fails the load with an offset into some internal buffer.
+    """
+    if type(dataset).__name__ != "CSVDataset":
+        return
+    where = f"Dataset '{name}' ({describe_location(dataset)})"
+    encoding = _csv_args(dataset).get("encoding", "utf-8")
+    hint = f"set `load_args: {{encoding: ...}}` for '{name}' in the catalog (e.g. latin-1, cp1252)"
+    try:
+        if getattr(dataset, "_protocol", "file") in ("file", None):
+            line = _first_undecodable_line(dataset, encoding)
+            if line is not None:
+                raise ConfigurationError(f"{where} is not valid {encoding} (line {line}); save it as UTF-8 or {hint}.")
+        read_columns(dataset)
+    except pd.errors.EmptyDataError:
+        raise ConfigurationError(f"{where} is empty: no header, no rows.") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigurationError(f"{where} is not valid {encoding} ({exc.reason}); save it as UTF-8 or {hint}.") from None
+
+
+def _first_undecodable_line(dataset: Any, encoding: str, chunk_bytes: int = 1 << 22) -> int | None:
+    """The 1-based line of the first byte ``encoding`` cannot decode, or None when all decode."""
+    import codecs
+
+    decoder = codecs.getincrementaldecoder(encoding)()
+    lines_before = 0
+    with _open(dataset) as stream:
+        while chunk := stream.read(chunk_bytes):
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError as exc:
+                return lines_before + chunk[: max(exc.start, 0)].count(b"\n") + 1
+            lines_before += chunk.count(b"\n")
+        try:
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            return lines_before + 1
+    return None
 
 
 def read_columns(dataset: Any) -> list[str] | None:
@@ -97,3 +147,21 @@ def _open(dataset: Any):
         return dataset._fs.open(path, mode="rb")
     except FileNotFoundError:
         raise ConfigurationError(f"Dataset '{RAW_DATASET}' has no file at {describe_location(dataset)}.") from None
+
+
+class ReportLocationHooks:
+    """Say where the human-readable reports went: the paths are in the catalog, not the logs."""
+
+    _REPORTS_SUFFIX = ("_data_docs", "drift_summary")
+
+    def __init__(self) -> None:
+        self._catalog: Any = None
+
+    @hook_impl
+    def after_catalog_created(self, catalog: Any) -> None:
+        self._catalog = catalog
+
+    @hook_impl
+    def after_dataset_saved(self, dataset_name: str, data: Any, node: Any) -> None:
+        if self._catalog is not None and dataset_name.endswith(self._REPORTS_SUFFIX):
+            logger.info("Report '%s' (open in a browser): %s", dataset_name, describe_location(self._catalog[dataset_name]))

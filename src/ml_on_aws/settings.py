@@ -6,9 +6,10 @@ from omegaconf.resolvers import oc
 from ml_on_aws.aws.cloudwatch import CloudWatchHooks
 from ml_on_aws.aws.hooks import S3Hooks
 from ml_on_aws.aws.locations import RESOLVERS as AWS_RESOLVERS
-from ml_on_aws.hooks import ConfigCheckHooks
+from ml_on_aws.hooks import ConfigCheckHooks, ReportLocationHooks
+from ml_on_aws.tracking import RunIdentityHooks, local_artifact_location
 
-HOOKS = (ConfigCheckHooks(), S3Hooks(), CloudWatchHooks())
+HOOKS = (ConfigCheckHooks(), ReportLocationHooks(), RunIdentityHooks(), S3Hooks(), CloudWatchHooks())
 
 # kedro-viz writes run metadata into .viz/ when its hooks run; a pipeline run has no use for it.
 DISABLE_HOOKS_FOR_PLUGINS = ("kedro-viz",)
@@ -22,7 +23,7 @@ CONFIG_LOADER_ARGS = {
     "merge_strategy": {"parameters": "soft", "mlflow": "soft", "sagemaker": "soft", "cloudwatch": "soft"},
     # ${oc.env:NAME,default} everywhere (Kedro allows it only in credentials by default).
     # s3_root / s3_endpoint: the bucket, prefix and endpoint of the `aws` environment (conf/aws).
-    "custom_resolvers": {"oc.env": oc.env, **AWS_RESOLVERS},
+    "custom_resolvers": {"oc.env": oc.env, "local_artifacts": local_artifact_location, **AWS_RESOLVERS},
     # SageMaker jobs (`kedro sagemaker ...`): conf/<env>/sagemaker.yml.
     "config_patterns": {"sagemaker": ["sagemaker*", "sagemaker*/**"],
                         # CloudWatch metrics (src/ml_on_aws/aws/cloudwatch.py): conf/<env>/cloudwatch.yml.

@@ -21,7 +21,7 @@ from ml_on_aws.sagemaker import requests as rq
 from ml_on_aws.sagemaker.cli import sagemaker as sagemaker_cli
 from ml_on_aws.sagemaker.config import load
 from ml_on_aws.sagemaker.image import record_push
-from ml_on_aws.sagemaker.launcher import TRAINING, follow
+from ml_on_aws.sagemaker.launcher import TRAINING, LogTail, follow, outcome
 
 from ..conftest import run_kedro
 from .conftest import BUCKET, IMAGE_URI, REGION, ROLE_ARN
@@ -210,3 +210,20 @@ def test_kedro_cli_runs_the_sagemaker_commands(project, client):
     assert result.returncode == 0, result.stderr[-3000:]
     assert "training job ml-on-aws-train-" in result.stdout
     assert len(client.list_training_jobs()["TrainingJobSummaries"]) == 1
+
+
+def test_a_failed_job_ends_with_its_failure_reason_and_is_not_a_success():
+    succeeded, lines = outcome(TRAINING, {
+        "TrainingJobName": "j", "TrainingJobStatus": "Failed",
+        "FailureReason": "AlgorithmError: The train channel has no target column",
+        "FinalMetricDataList": [{"MetricName": "train_rows", "Value": 3.0}],
+        "ModelArtifacts": {"S3ModelArtifacts": "s3://b/j/output/model.tar.gz"},
+    })
+    assert not succeeded
+    assert lines == ["training job j: Failed", "FailureReason: AlgorithmError: The train channel has no target column",
+                     "metric train_rows = 3"]
+
+
+def test_log_lines_are_empty_until_the_jobs_log_group_exists(aws):
+    tail = LogTail(boto3.client("logs", region_name=REGION), "/aws/sagemaker/ProcessingJobs", "job/")
+    assert tail.lines() == []

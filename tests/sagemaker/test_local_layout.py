@@ -12,7 +12,7 @@ import pytest
 
 from ml_on_aws.sagemaker import requests as rq
 from ml_on_aws.sagemaker.config import parse_config, read
-from ml_on_aws.sagemaker.local import LocalRunner, final_metrics
+from ml_on_aws.sagemaker.local import LocalRunner, batches, final_metrics
 
 from .conftest import BUCKET, IMAGE_URI, REGION, ROOT
 
@@ -93,3 +93,12 @@ def test_final_metrics_keep_the_last_value_each_regex_matched():
     definitions = [{"Name": "auc", "Regex": r"auc=([0-9.]+)"}, {"Name": "rmse", "Regex": r"rmse=([0-9.]+)"}]
     metrics = final_metrics(["auc=0.5", "epoch 2", "auc=0.75", "auc=n/a"], definitions)
     assert [(m["MetricName"], m["Value"]) for m in metrics] == [("auc", 0.75)]
+
+
+def test_batch_transform_splits_lines_into_payload_sized_batches():
+    body = b"1,2\n3,4\n\n5,6\n"
+    assert batches(body, "Line", "MultiRecord", max_bytes=8) == [b"1,2\n3,4\n", b"5,6\n"]
+    assert batches(body, "Line", "SingleRecord", max_bytes=8) == [b"1,2\n", b"3,4\n", b"5,6\n"]
+    assert batches(body, "None", "MultiRecord", max_bytes=8) == [body]
+    # A record larger than the payload is still sent, alone.
+    assert batches(b"123456789\n1\n", "Line", "MultiRecord", max_bytes=4) == [b"123456789\n", b"1\n"]

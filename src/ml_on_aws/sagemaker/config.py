@@ -275,8 +275,8 @@ def _validate(model: type[Parsed], raw: dict[str, Any], source: str) -> Parsed:
     try:
         return model.model_validate(raw)
     except ValidationError as exc:
-        problems = "; ".join(f"{_key(err['loc'])}: {_message(err)}" for err in exc.errors())
-        raise ConfigurationError(f"Invalid SageMaker configuration in {source} ({problems}).") from None
+        problems = "".join(f"\n  - {_key(err['loc'])}: {_message(err)}" for err in exc.errors())
+        raise ConfigurationError(f"Invalid SageMaker configuration in {source}:{problems}") from None
 
 
 def _key(location: tuple[Any, ...]) -> str:

@@ -16,7 +16,8 @@ The runner takes the very request :mod:`.requests` builds for SageMaker and:
   ``FinalMetricDataList`` from the metric regexes applied to the container logs.
 
 ``serve`` extracts a model.tar.gz into ``/opt/ml/model`` and runs the image's ``serve`` as
-an endpoint instance would (port 8080: ``/ping`` and ``/invocations``).
+an endpoint instance would (port 8080: ``/ping`` and ``/invocations``); ``transform`` sends
+each input object's records to it in batches, as batch transform does.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import tarfile
 import tempfile
 import threading
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -272,31 +274,81 @@ class LocalRunner:
     # -- serving ------------------------------------------------------------------------
 
     def serve(self, model_request: dict[str, Any], wait: bool) -> bool:
-        """Start the image's ``serve`` with the model extracted in ``/opt/ml/model``, detached."""
+        """Start the image's ``serve`` with the model extracted in ``/opt/ml/model``, detached,
+        as an endpoint instance would run it; with ``wait``, until ``/ping`` answers."""
+        name = model_request["ModelName"]
+        url = self._start_server(model_request, name)
+        self.echo(f"Serving {model_request['PrimaryContainer']['ModelDataUrl']} at {url}/invocations "
+                  f"(container {name}; stop it with `docker rm -f {name}`)")
+        if not wait:
+            return True
+        failure = self._await_ping(url, name)
+        self.echo(f"endpoint {name}: {'Failed' if failure else 'InService'}")
+        if failure:
+            self.echo(f"FailureReason: {failure}")
+        return failure is None
+
+    def transform(self, model_request: dict[str, Any], request: dict[str, Any]) -> dict[str, Any]:
+        """Run a ``create_transform_job`` request: serve the model, send each input object's
+        records to ``/invocations`` in batches as batch transform does (``SplitType``,
+        ``BatchStrategy``, ``MaxPayloadInMB``), write ``<output>/<file>.out``."""
+        name = request["TransformJobName"]
+        description = {"TransformJobName": name, "ModelName": request["ModelName"],
+                       "TransformInput": request["TransformInput"], "TransformOutput": request["TransformOutput"],
+                       "TransformResources": request["TransformResources"]}
+        url = self._start_server(model_request, name)
+        try:
+            failure = self._await_ping(url, name)
+            if failure:
+                return {**description, "TransformJobStatus": "Failed", "FailureReason": failure}
+            source = request["TransformInput"]["DataSource"]["S3DataSource"]["S3Uri"]
+            bucket, _ = split_s3_uri(source)
+            output = request["TransformOutput"]
+            out_bucket, out_prefix = split_s3_uri(output["S3OutputPath"])
+            for key, relative in list_objects(self.s3, source):
+                body = self.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+                answers = []
+                for batch in batches(body, request["TransformInput"].get("SplitType", "None"),
+                                     request.get("BatchStrategy", "MultiRecord"),
+                                     request.get("MaxPayloadInMB", 6) * 1024 * 1024):
+                    status, answer = _post(f"{url}/invocations", batch,
+                                           request["TransformInput"].get("ContentType", "text/csv"),
+                                           output.get("Accept", "text/csv"))
+                    if status != 200:
+                        reason = f"ClientError: {relative}: /invocations answered {status}: {answer[:300]!r}"
+                        return {**description, "TransformJobStatus": "Failed", "FailureReason": reason}
+                    answers.append(answer.rstrip(b"\n"))
+                out_key = f"{out_prefix.rstrip('/')}/{relative}.out".lstrip("/")
+                self.s3.put_object(Bucket=out_bucket, Key=out_key, Body=b"\n".join(answers) + b"\n")
+                self.echo(f"Uploaded s3://{out_bucket}/{out_key}")
+            return {**description, "TransformJobStatus": "Completed"}
+        finally:
+            subprocess.run(["docker", "rm", "--force", name], capture_output=True)
+
+    def _start_server(self, model_request: dict[str, Any], name: str) -> str:
         container = model_request["PrimaryContainer"]
-        model_dir = Path(tempfile.mkdtemp(prefix="ml-on-aws-model-"))
+        model_dir = Path(tempfile.mkdtemp(prefix=f"{name}-model-", dir=self.workdir))
         model_dir.chmod(0o755)
         self._download_model(container["ModelDataUrl"], model_dir)
-        name = model_request["ModelName"]
-        network = ["-p", f"127.0.0.1:{self.port}:8080"] if not self._host_network() else []
-        environment = {**container.get("Environment", {}), "SAGEMAKER_BIND_TO_PORT": str(self.port)}
+        environment = dict(container.get("Environment", {}))
+        if self._host_network():
+            # The container shares the host's ports: tell it which one to use.
+            network, environment["SAGEMAKER_BIND_TO_PORT"] = [], str(self.port)
+        else:
+            network = ["-p", f"127.0.0.1:{self.port}:8080"]
         subprocess.run(
             ["docker", "run", "--detach", "--name", name, *self.docker_options, *network,
              *_env_args(environment), "-v", f"{model_dir}:/opt/ml/model:ro", container["Image"], "serve"],
             check=True, capture_output=True, text=True,
         )
-        url = f"http://127.0.0.1:{self.port}"
-        self.echo(f"Serving {container['ModelDataUrl']} at {url}/invocations (container {name}; "
-                  f"stop it with `docker rm -f {name}`)")
-        if not wait:
-            return True
-        if _wait_for_ping(f"{url}/ping", timeout=180):
-            self.echo(f"endpoint {name}: InService")
-            return True
+        return f"http://127.0.0.1:{self.port}"
+
+    def _await_ping(self, url: str, name: str, timeout: float = 180) -> str | None:
+        """None once ``/ping`` answers 200; else why not, with the container's last log lines."""
+        if _wait_for_ping(f"{url}/ping", timeout=timeout):
+            return None
         logs = subprocess.run(["docker", "logs", "--tail", "30", name], capture_output=True, text=True)
-        self.echo(f"endpoint {name}: Failed\nFailureReason: /ping did not answer 200; last log lines:\n"
-                  f"{logs.stdout}{logs.stderr}")
-        return False
+        return f"/ping did not answer 200 within {timeout:.0f} s; last log lines:\n{logs.stdout}{logs.stderr}"
 
     # -- helpers ------------------------------------------------------------------------
 
@@ -463,6 +515,35 @@ def _readable(folder: Path) -> None:
 
 def _read_text(path: Path) -> str:
     return path.read_text(errors="replace") if path.is_file() else ""
+
+
+def batches(body: bytes, split_type: str, strategy: str, max_bytes: int) -> list[bytes]:
+    """The request bodies batch transform sends for one object: the whole object
+    (``SplitType`` None), one record each (``SingleRecord``) or as many whole lines as fit
+    in ``max_bytes`` (``MultiRecord``)."""
+    if split_type == "None":
+        return [body]
+    records = [line + b"\n" for line in body.splitlines() if line.strip()]
+    if strategy == "SingleRecord":
+        return records
+    out: list[bytes] = []
+    current = b""
+    for record in records:
+        if current and len(current) + len(record) > max_bytes:
+            out.append(current)
+            current = b""
+        current += record
+    return [*out, current] if current else out
+
+
+def _post(url: str, body: bytes, content_type: str, accept: str) -> tuple[int, bytes]:
+    request = urllib.request.Request(url, data=body, method="POST",
+                                     headers={"Content-Type": content_type, "Accept": accept})
+    try:
+        with urllib.request.urlopen(request, timeout=600) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
 
 
 def _wait_for_ping(url: str, timeout: float) -> bool:

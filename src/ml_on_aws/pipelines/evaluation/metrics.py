@@ -83,6 +83,15 @@ def clustering_scores(model: Pipeline, X: pd.DataFrame, sample_size: int, seed: 
     return scores
 
 
+def task_scores(model: Pipeline, X: pd.DataFrame, y: pd.Series | None, data: DataConfig, sample_size: int) -> dict[str, Any]:
+    """The scores of the task's kind; clustering samples the silhouette with a fixed seed."""
+    if data.task == "clustering":
+        return clustering_scores(model, X, sample_size, seed=0)
+    if data.task == "classification":
+        return classification_scores(model, X, y, data)
+    return regression_scores(model, X, y)
+
+
 def bias_variance(train: dict[str, Any], test: dict[str, Any], metric: str, gap_threshold: float) -> dict[str, Any]:
     """Compare train and test on the primary metric: a large gap means variance, low both means bias."""
     if metric not in train or metric not in test:

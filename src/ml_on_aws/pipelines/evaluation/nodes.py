@@ -35,19 +35,12 @@ def evaluate_model(
     X_train, y_train = features_and_target(train, data)
     X_test, y_test = features_and_target(test, data)
     report: dict[str, Any] = {"task": data.task, "rows": {"train": len(train), "test": len(test)}}
-    if data.task == "clustering":
-        seed = 0
-        report["train"] = m.clustering_scores(model, X_train, evaluation.plot_max_rows, seed)
-        report["test"] = m.clustering_scores(model, X_test, evaluation.plot_max_rows, seed)
-    elif data.task == "classification":
-        report["train"] = m.classification_scores(model, X_train, y_train, data)
-        report["test"] = m.classification_scores(model, X_test, y_test, data)
+    report["train"] = m.task_scores(model, X_train, y_train, data, evaluation.plot_max_rows)
+    report["test"] = m.task_scores(model, X_test, y_test, data, evaluation.plot_max_rows)
+    if data.task == "classification":
         report["confusion_matrix"] = m.confusion(model, X_test, y_test)
         if len(model.classes_) == 2:
             report["positive_label"] = str(m.positive_label(y_train, data))
-    else:
-        report["train"] = m.regression_scores(model, X_train, y_train)
-        report["test"] = m.regression_scores(model, X_test, y_test)
     primary = m.PRIMARY_METRIC[data.task]
     if primary not in report["test"] and data.task == "classification":
         primary = "accuracy"

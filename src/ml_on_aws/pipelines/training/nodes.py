@@ -49,7 +49,8 @@ def tune_supervised(
     if search.kind == "none" or not space:
         logger.info("Fitting %s on %d rows without a search.", training.estimator.class_path, len(X))
         model.fit(X, y)
-        return model, pd.DataFrame()
+        # Header only: an empty CSV without columns cannot be read back by the next stage.
+        return model, pd.DataFrame(columns=["params", "mean_test_score", "std_test_score", "rank_test_score"])
     common = dict(scoring=search.scoring, cv=search.cv, n_jobs=search.n_jobs, verbose=search.verbose, refit=True)
     if search.kind == "grid":
         tuner = GridSearchCV(model, space, **common)

@@ -2,6 +2,8 @@
 
 from kedro.pipeline import Pipeline, node
 
+from ml_on_aws.pipelines.drift.nodes import select_reference_data
+
 from .nodes import train_model
 
 
@@ -13,6 +15,13 @@ def create_pipeline(**kwargs) -> Pipeline:
                 inputs=["train_set", "feature_pipeline", "params:data", "params:training"],
                 outputs=["model", "cv_results"],
                 name="train_model",
+            ),
+            # Saved with the model's version: the drift pipeline compares new batches with it.
+            node(
+                func=select_reference_data,
+                inputs=["train_set", "params:drift"],
+                outputs="reference_data",
+                name="select_reference_data",
             ),
         ]
     )

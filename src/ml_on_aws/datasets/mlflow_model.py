@@ -1,0 +1,121 @@
+"""Where a :class:`~ml_on_aws.mlflow_models.ModelPackage` is written: a folder, and the registry.
+
+kedro-mlflow's model datasets take ``save_args`` from the catalog, fixed before the run; the
+signature, input example and skops trusted types of this project's model are known only once
+it is trained, and its loaders need the process-wide MLFLOW_ALLOW_PICKLE_DESERIALIZATION switch.
+These two datasets take them from the package instead and load through the checked loader.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import tempfile
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from kedro.io import AbstractDataset
+from kedro.io.core import DatasetError
+
+from ml_on_aws.mlflow_models import ModelPackage, ModelRelease, load_package
+
+logger = logging.getLogger(__name__)
+
+
+class MlflowModelDirectoryDataset(AbstractDataset[ModelPackage, ModelPackage]):
+    """An MLflow model directory (sklearn flavour, skops format) on the local file system.
+
+    The folder is written next to the old one and swapped in when complete, so a failed save
+    leaves the previous model in place.
+    """
+
+    def __init__(self, filepath: str, metadata: dict[str, Any] | None = None) -> None:
+        self._filepath = Path(filepath)
+        self.metadata = metadata
+
+    def load(self) -> ModelPackage:
+        if not self._filepath.exists():
+            raise DatasetError(f"No MLflow model directory at {self._filepath}; run the training pipeline first.")
+        return load_package(self._filepath)
+
+    def save(self, data: ModelPackage) -> None:
+        import mlflow.sklearn
+
+        self._filepath.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{self._filepath.name}-", dir=self._filepath.parent))
+        try:
+            target = staging / "model"
+            mlflow.sklearn.save_model(data.model, str(target), **data.mlflow_args())
+            previous = staging / "previous"
+            if self._filepath.exists():
+                os.replace(self._filepath, previous)
+            os.replace(target, self._filepath)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+
+    def _exists(self) -> bool:
+        return (self._filepath / "MLmodel").is_file()
+
+    def _describe(self) -> dict[str, Any]:
+        return {"filepath": str(PurePosixPath(self._filepath)), "flavor": "mlflow.sklearn"}
+
+
+class RegisteredModelDataset(AbstractDataset[ModelRelease, ModelPackage | None]):
+    """A registered model in the MLflow model registry of the active tracking URI.
+
+    ``load`` returns the version behind ``alias`` (None when there is none yet). ``save`` logs
+    the released package to the active run, registers it as a new version (every version is
+    kept) and moves ``alias`` to it only when the release says so.
+    """
+
+    def __init__(self, model_name: str, alias: str = "champion", artifact_name: str = "model",
+                 metadata: dict[str, Any] | None = None) -> None:
+        self._model_name = model_name
+        self._alias = alias
+        self._artifact_name = artifact_name
+        self.metadata = metadata
+
+    def load(self) -> ModelPackage | None:
+        import mlflow
+        from mlflow.exceptions import MlflowException
+
+        client = mlflow.MlflowClient()
+        try:
+            version = client.get_model_version_by_alias(self._model_name, self._alias)
+        except MlflowException as exc:
+            if exc.error_code in ("RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"):
+                logger.info("No '%s' version of model '%s' yet.", self._alias, self._model_name)
+                return None
+            raise
+        with tempfile.TemporaryDirectory() as folder:
+            path = mlflow.artifacts.download_artifacts(f"models:/{self._model_name}@{self._alias}", dst_path=folder)
+            package = load_package(path)
+        return ModelPackage(
+            model=package.model, input_example=package.input_example, signature=package.signature,
+            trusted_types=package.trusted_types,
+            metadata={**package.metadata, "registered_version": version.version, "run_id": version.run_id},
+        )
+
+    def save(self, data: ModelRelease) -> None:
+        import mlflow
+        import mlflow.sklearn
+
+        info = mlflow.sklearn.log_model(
+            data.package.model, name=self._artifact_name, registered_model_name=self._model_name,
+            **data.package.mlflow_args(),
+        )
+        version = str(info.registered_model_version)
+        client = mlflow.MlflowClient()
+        for key, value in data.decision.items():
+            client.set_model_version_tag(self._model_name, version, key, str(value))
+        if data.promote:
+            client.set_registered_model_alias(self._model_name, self._alias, version)
+        if mlflow.active_run() is not None:
+            mlflow.set_tags({"registered_model": self._model_name, "registered_model_version": version,
+                             f"registered_model_{self._alias}": str(data.promote).lower()})
+        logger.info("Registered %s version %s%s.", self._model_name, version,
+                    f" as @{self._alias}" if data.promote else f"; @{self._alias} unchanged")
+
+    def _describe(self) -> dict[str, Any]:
+        return {"model_name": self._model_name, "alias": self._alias}

@@ -1,0 +1,102 @@
+"""Validate a raw table against its expectation suite; stop the run on critical failures."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import pandas as pd
+
+from ml_on_aws.config import ValidationConfig, parse
+from ml_on_aws.pipelines.data_validation.expectations import data_docs_html, validate_frame
+from ml_on_aws.pipelines.data_validation.suite import Role, entries_for, parse_suite
+
+logger = logging.getLogger(__name__)
+
+
+class DataValidationError(ValueError):
+    """The data broke a critical expectation; nothing after validation may run on it."""
+
+
+def validate_training_data(
+    raw_data: pd.DataFrame, expectation_suite: dict[str, Any], validation_params: dict[str, Any]
+) -> tuple[dict[str, Any], str]:
+    """Report and Data Docs page of the training table (with its target) against the suite."""
+    return _validate(raw_data, expectation_suite, validation_params, dataset="raw_data", role="training")
+
+
+def validate_new_data(
+    new_data: pd.DataFrame, expectation_suite: dict[str, Any], validation_params: dict[str, Any]
+) -> tuple[dict[str, Any], str]:
+    """Report and Data Docs page of the rows to score; expectations on the target do not apply."""
+    return _validate(new_data, expectation_suite, validation_params, dataset="new_data", role="new_data")
+
+
+def _validate(
+    frame: pd.DataFrame, suite_content: dict[str, Any], params: dict[str, Any], dataset: str, role: Role
+) -> tuple[dict[str, Any], str]:
+    settings = parse(ValidationConfig, params, "validation")
+    suite = parse_suite(suite_content)
+    outcomes, result = validate_frame(frame, entries_for(suite, role), dataset, settings.example_values)
+    # A missing column fails every expectation on it; report it once, as missing.
+    missing = {o["column"] for o in outcomes if o["expectation"] == "expect_column_to_exist" and not o["success"]}
+    for outcome in outcomes:
+        if outcome["column"] in missing and outcome["expectation"] != "expect_column_to_exist":
+            outcome.update(success=None, skipped="column missing")
+    failed = [o for o in outcomes if o["success"] is False]
+    critical = [o for o in failed if o["severity"] == "critical"]
+    report = {
+        "dataset": dataset,
+        "suite": suite.name,
+        "checked_as": role,
+        "rows": len(frame),
+        "columns": len(frame.columns),
+        "passed": not critical,
+        "statistics": {
+            "expectations": len(outcomes),
+            "failed_critical": len(critical),
+            "failed_warning": len(failed) - len(critical),
+        },
+        "critical_failures": critical,
+        "warnings": [o for o in failed if o["severity"] != "critical"],
+        "results": outcomes,
+    }
+    return report, data_docs_html(result)
+
+
+def stop_on_critical_failures(frame: pd.DataFrame, report: dict[str, Any]) -> pd.DataFrame:
+    """``frame`` unchanged when no critical expectation failed; else raise, naming each failure.
+
+    A separate node from the validation itself, so that the report and Data Docs of a failed
+    validation are saved before the run stops.
+    """
+    for warning in report["warnings"]:
+        logger.warning("Dataset '%s': %s", report["dataset"], describe_failure(warning, report["rows"]))
+    if report["critical_failures"]:
+        lines = "\n".join(f"  - {describe_failure(f, report['rows'])}" for f in report["critical_failures"])
+        raise DataValidationError(
+            f"Dataset '{report['dataset']}' failed {len(report['critical_failures'])} critical expectation(s) "
+            f"of suite '{report['suite']}'; nothing downstream ran:\n{lines}"
+        )
+    logger.info(
+        "Dataset '%s' passed %d expectations (%d warning(s)).",
+        report["dataset"], report["statistics"]["expectations"], len(report["warnings"]),
+    )
+    return frame
+
+
+def describe_failure(outcome: dict[str, Any], rows: int) -> str:
+    """One line: column, expectation and its arguments, how many rows failed and some of their values."""
+    where = f"column '{outcome['column']}'" if outcome.get("column") else "table"
+    arguments = {k: v for k, v in outcome["kwargs"].items() if k != "column"}
+    text = f"{where}: {outcome['expectation']} {arguments}"
+    if outcome["expectation"] == "expect_column_to_exist":
+        return f"{where} is missing"
+    if outcome.get("error"):
+        return f"{text} could not be checked: {outcome['error']}"
+    if outcome.get("unexpected_count") is not None:
+        text += f": {outcome['unexpected_count']} of {outcome.get('element_count', rows)} rows failed"
+        if outcome.get("examples"):
+            text += f", e.g. {outcome['examples']}"
+        return text
+    return f"{text}: observed {outcome.get('observed_value')!r}"

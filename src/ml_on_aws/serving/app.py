@@ -1,0 +1,128 @@
+"""The SageMaker inference contract over HTTP: ``GET /ping`` and ``POST /invocations``.
+
+One process per worker; each loads the model in a background thread at start-up, answers
+``/ping`` with 503 until the model is ready (200 after), and scores requests in a thread pool.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from ml_on_aws.serving import payload
+from ml_on_aws.serving.settings import ServerSettings
+
+logger = logging.getLogger("ml_on_aws.serving")
+
+
+@dataclass
+class ModelState:
+    """The model of this worker, once loaded, or why it could not be."""
+
+    served: Any = None
+    error: str | None = None
+    ready: threading.Event = field(default_factory=threading.Event)
+
+    def load(self, model_dir: str) -> None:
+        from ml_on_aws.serving.model import load_served_model
+
+        try:
+            self.served = load_served_model(model_dir)
+            logger.info("Model loaded from %s (%d input columns).", model_dir, len(self.served.columns))
+        except Exception as exc:  # the reason is reported by /ping instead of killing the worker
+            self.error = f"{type(exc).__name__}: {exc}"
+            logger.error("Cannot load the model from %s: %s", model_dir, self.error)
+        finally:
+            self.ready.set()
+
+
+def _json(status: int, body: bytes) -> Response:
+    return Response(body, status_code=status, media_type=payload.JSON)
+
+
+def create_app(settings: ServerSettings | None = None) -> Starlette:
+    settings = settings or ServerSettings.from_env()
+    if not logging.getLogger().handlers:  # a spawned worker: uvicorn configures only its own loggers
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s")
+    state = ModelState()
+
+    async def ping(request: Request) -> Response:
+        if state.served is not None:
+            return _json(200, b'{"status":"ok"}')
+        if state.error is not None:
+            return _json(503, payload.error_body(f"Model not loaded: {state.error}"))
+        return _json(503, payload.error_body("Model is loading."))
+
+    async def invocations(request: Request) -> Response:
+        try:
+            if state.served is None:
+                raise payload.RequestError(503, f"Model not loaded: {state.error or 'still loading'}.")
+            kind = payload.request_format(request.headers.get("content-type"))
+            answer = payload.response_format(request.headers.get("accept"), kind)
+            body = await _read_body(request, settings.max_payload_bytes)
+            # In a thread: numpy and scikit-learn release the GIL for parts of the work, so
+            # requests that share a worker (keep-alive connections stick to one) overlap.
+            content, columns = await run_in_threadpool(_score, state.served, body, kind, answer)
+            return Response(content, media_type=answer, headers={"X-Prediction-Columns": ",".join(columns)})
+        except payload.RequestError as exc:
+            return _json(exc.status, payload.error_body(exc.message))
+        except (ValueError, TypeError, KeyError) as exc:
+            # Values the model cannot use (e.g. text where it needs numbers, unseen shapes).
+            message = " ".join(str(exc).split())[:300]
+            return _json(400, payload.error_body(f"The rows could not be scored: {type(exc).__name__}: {message}"))
+        except Exception:
+            logger.exception("Unexpected error while scoring a request.")
+            return _json(500, payload.error_body("Internal error while scoring; the server log has the details."))
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        from ml_on_aws.serving.model import limit_threads
+
+        limit_threads(settings.model_threads)  # in the event-loop thread, which scores requests
+        threading.Thread(target=state.load, args=(settings.model_dir,), name="model-loader", daemon=True).start()
+        yield
+
+    app = Starlette(
+        routes=[Route("/ping", ping, methods=["GET"]), Route("/invocations", invocations, methods=["POST"])],
+        lifespan=lifespan,
+    )
+    app.state.model = state
+    return app
+
+
+def _score(served: Any, body: bytes, kind: str, answer: str) -> tuple[bytes, list[str]]:
+    """Parse, check, predict and render one request: the CPU part."""
+    if not body.strip():
+        raise payload.RequestError(400, "The request body is empty.")
+    if kind == payload.CSV:
+        frame, header = payload.parse_csv(body, served.columns, served.required)
+    else:
+        frame, header = payload.parse_json(body), True
+    payload.check_columns(frame, served.required)
+    predictions = served.predict(frame)
+    return payload.render(predictions, answer, header=header), [str(c) for c in predictions.columns]
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise payload.RequestError(413, f"Payload of {int(declared)} bytes is over the limit of {limit} bytes "
+                                        "(ML_ON_AWS_MAX_PAYLOAD_MB); split it into smaller requests.")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise payload.RequestError(413, f"Payload is over the limit of {limit} bytes (ML_ON_AWS_MAX_PAYLOAD_MB); "
+                                            "split it into smaller requests.")
+        chunks.append(chunk)
+    return b"".join(chunks)

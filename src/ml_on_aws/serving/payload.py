@@ -1,0 +1,165 @@
+"""Request bodies to a table of rows, and predictions back to the bytes a client asked for.
+
+Every problem with a request raises :class:`RequestError` with the HTTP status and a message
+that names it; nothing here lets an exception with a traceback reach the client.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Sequence
+
+import pandas as pd
+
+CSV = "text/csv"
+JSON = "application/json"
+SUPPORTED = (CSV, JSON)
+
+
+class RequestError(Exception):
+    """A request the server refuses: ``status`` is the HTTP code, the message says why."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def media_type(header: str | None) -> str:
+    """``text/csv; charset=utf-8`` -> ``text/csv``."""
+    return (header or "").split(";", 1)[0].strip().lower()
+
+
+def request_format(content_type: str | None) -> str:
+    kind = media_type(content_type)
+    if kind not in SUPPORTED:
+        raise RequestError(415, f"Unsupported Content-Type {kind or '(none)'!r}; send one of: {', '.join(SUPPORTED)}.")
+    return kind
+
+
+def response_format(accept: str | None, request_kind: str) -> str:
+    """The first supported type the Accept header lists; the request's own type for */* or none."""
+    if not accept or not accept.strip():
+        return request_kind
+    for part in accept.split(","):
+        kind = media_type(part)
+        if kind in SUPPORTED:
+            return kind
+        if kind in ("*/*", "text/*", "application/*"):
+            return request_kind if kind == "*/*" or request_kind.startswith(kind[:-1]) else (CSV if kind == "text/*" else JSON)
+    raise RequestError(406, f"Cannot answer with Accept {accept!r}; the server returns one of: {', '.join(SUPPORTED)}.")
+
+
+def parse_csv(body: bytes, columns: Sequence[str], required: Sequence[str]) -> tuple[pd.DataFrame, bool]:
+    """Rows of a CSV body and whether it had a header.
+
+    The first line is a header when one of its fields is a column name; without a header the
+    fields must be all ``columns`` in the order of the training table (as batch transform sends).
+    """
+    text = _decode(body)
+    first_line = text.split("\n", 1)[0].rstrip("\r")
+    try:
+        first = next(csv.reader([first_line]))
+    except (csv.Error, StopIteration):
+        raise RequestError(400, "Malformed CSV: the first line cannot be read.") from None
+    names = {c.strip() for c in first}
+    has_header = bool(names & set(columns)) or bool(names & set(required))
+    try:
+        if has_header:
+            frame = pd.read_csv(io.StringIO(text), header=0, skipinitialspace=True)
+        else:
+            frame = pd.read_csv(io.StringIO(text), header=None, names=list(columns), index_col=False,
+                                skipinitialspace=True)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError, csv.Error) as exc:
+        raise RequestError(400, f"Malformed CSV: {_one_line(exc)}") from None
+    if not has_header:
+        _check_field_count(text, first, columns)
+    frame.columns = [str(c).strip() for c in frame.columns]
+    return frame, has_header
+
+
+def _check_field_count(text: str, first: list[str], columns: Sequence[str]) -> None:
+    if len(first) != len(columns):
+        raise RequestError(
+            400,
+            f"CSV without a header must have {len(columns)} fields per row in this order: {', '.join(columns)}; "
+            f"the first row has {len(first)}. Or send a header line with the column names.",
+        )
+
+
+def parse_json(body: bytes) -> pd.DataFrame:
+    frame = _json_frame(body)
+    # Only mixed (object) columns can hold lists or dicts; text and numbers have their own dtypes.
+    for name in [c for c, dtype in frame.dtypes.items() if pd.api.types.is_object_dtype(dtype)]:
+        nested = frame[name].map(lambda v: isinstance(v, dict | list))
+        if nested.any():
+            raise RequestError(400, f"Column {name!r} holds a list or object (row {int(nested.to_numpy().argmax())}); "
+                                    "cells must be numbers, text, true/false or null.")
+    return frame
+
+
+def _json_frame(body: bytes) -> pd.DataFrame:
+    """Records (``[{"col": value, ...}, ...]``) or split (``{"columns": [...], "data": [[...]]}``).
+
+    MLflow's wrappers (``dataframe_records``, ``dataframe_split``) and ``instances`` are accepted too.
+    """
+    try:
+        document = json.loads(body)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise RequestError(400, f"Malformed JSON: {_one_line(exc)}") from None
+    if isinstance(document, dict):
+        for key in ("dataframe_split", "dataframe_records", "instances"):
+            if key in document:
+                document = document[key]
+                break
+    if isinstance(document, list):
+        if not all(isinstance(row, dict) for row in document):
+            raise RequestError(
+                400, 'A JSON list must hold one object per row ("records" orientation); for rows as lists send '
+                '{"columns": [...], "data": [[...], ...]} ("split" orientation).'
+            )
+        return pd.DataFrame.from_records(document) if document else pd.DataFrame()
+    if isinstance(document, dict) and "columns" in document and "data" in document:
+        columns, data = document["columns"], document["data"]
+        if not isinstance(columns, list) or not isinstance(data, list) or not all(isinstance(r, list) for r in data):
+            raise RequestError(400, 'In the "split" orientation "columns" must be a list of names and "data" a list of rows (lists).')
+        widths = {len(row) for row in data}
+        if widths - {len(columns)}:
+            raise RequestError(400, f'Every row of "data" must have {len(columns)} values, one per column; found rows of {sorted(widths)}.')
+        return pd.DataFrame(data, columns=[str(c) for c in columns])
+    if isinstance(document, dict) and document and all(not isinstance(v, dict | list) for v in document.values()):
+        return pd.DataFrame([document])
+    raise RequestError(
+        400, 'Unrecognised JSON: send a list of row objects ("records") or {"columns": [...], "data": [[...]]} ("split").'
+    )
+
+
+def check_columns(frame: pd.DataFrame, required: Sequence[str]) -> None:
+    if frame.empty:
+        raise RequestError(400, "The request has no rows.")
+    missing = [c for c in required if c not in frame.columns]
+    if missing:
+        raise RequestError(400, f"Missing column(s): {', '.join(missing)}. The model reads: {', '.join(required)}.")
+
+
+def render(predictions: pd.DataFrame, kind: str, header: bool = True) -> bytes:
+    if kind == CSV:
+        return predictions.to_csv(index=False, header=header, lineterminator="\n").encode()
+    return b'{"predictions":' + predictions.to_json(orient="records", double_precision=15).encode() + b"}"
+
+
+def error_body(message: str) -> bytes:
+    return json.dumps({"error": message}).encode()
+
+
+def _decode(body: bytes) -> str:
+    try:
+        return body.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise RequestError(400, "Malformed CSV: the body is not UTF-8 text.") from None
+
+
+def _one_line(exc: Exception) -> str:
+    return " ".join(str(exc).split())[:300]

@@ -1,0 +1,155 @@
+"""What kedro-mlflow does not record by itself: where the code and the data of a run came from.
+
+kedro-mlflow opens one MLflow run per ``kedro run`` and logs the parameters; this hook adds the
+git commit, the Kedro environment and the identity (path, version, rows, content hash) of every
+dataset the pipeline reads from outside, so a run can be traced back to its exact inputs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from kedro.framework.hooks import hook_impl
+from kedro.framework.project import settings
+
+logger = logging.getLogger(__name__)
+
+ARTIFACT_PATH_KEY = "mlflow_artifact_path"
+_LOCAL_STORE_SCHEMES = ("sqlite:", "file:", "postgresql", "mysql")
+
+
+def local_artifact_location(tracking_uri: str | None, folder: str) -> str | None:
+    """``folder`` when runs are tracked in a local database, else None (the server's default).
+
+    A remote tracking server (http(s)://, a SageMaker tracking-server ARN, databricks) stores
+    artifacts where it is configured to; forcing a local folder there would lose them.
+    """
+    uri = str(tracking_uri or "")
+    if uri.startswith(_LOCAL_STORE_SCHEMES) or "://" not in uri and not uri.startswith("arn:"):
+        return folder
+    return None
+
+
+def git_revision(project_path: Path) -> tuple[str, bool | None]:
+    """The commit checked out in ``project_path`` and whether files differ from it.
+
+    Outside a git checkout (a container image), the ``GIT_COMMIT`` variable set at build time.
+    """
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=project_path, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        status = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=project_path, capture_output=True, text=True, check=True,
+        ).stdout
+        return commit, bool(status.strip())
+    except (OSError, subprocess.CalledProcessError):
+        return os.environ.get("GIT_COMMIT", "unknown"), None
+
+
+def table_identity(data: pd.DataFrame) -> dict[str, Any]:
+    """Rows, columns and a SHA-256 of the content: equal for equal tables, whatever the file format."""
+    row_hashes = pd.util.hash_pandas_object(data, index=False).to_numpy()
+    digest = hashlib.sha256(row_hashes.tobytes())
+    digest.update("\x1f".join(map(str, data.columns)).encode())
+    return {"rows": len(data), "columns": data.shape[1], "sha256": digest.hexdigest()}
+
+
+def dataset_location(dataset: Any) -> tuple[str, str]:
+    """The path (with its protocol) and the Kedro version a dataset loads from."""
+    path = getattr(dataset, "_filepath", None)
+    protocol = getattr(dataset, "_protocol", "file")
+    where = str(path) if protocol in ("file", None) else f"{protocol}://{path}"
+    version = "unversioned"
+    if getattr(dataset, "_version", None) is not None:
+        version = dataset.resolve_load_version() or "latest"
+    return where, version
+
+
+class RunIdentityHooks:
+    """Tag the MLflow run with its code and data; log the datasets kedro-mlflow cannot wrap.
+
+    kedro-mlflow's MlflowArtifactDataset fails under Kedro 1.7 on a versioned dataset (the
+    wrapped dataset gets its own save version, which the catalog rejects) and on a folder (a
+    MatplotlibDataset of several figures: it calls ``log_artifact`` on a directory). Such
+    datasets carry ``metadata: {mlflow_artifact_path: ...}`` in the catalog and are logged here.
+    """
+
+    def __init__(self) -> None:
+        self._external_inputs: set[str] = set()
+        self._catalog: Any = None
+        self._logged: set[str] = set()
+        self._tags: dict[str, str] = {}
+
+    @hook_impl
+    def before_pipeline_run(self, run_params: dict[str, Any], pipeline: Any, catalog: Any) -> None:
+        self._catalog = catalog
+        self._logged = set()
+        self._external_inputs = {name for name in pipeline.inputs() if not name.startswith("params:") and name != "parameters"}
+        commit, dirty = git_revision(Path(run_params["project_path"]))
+        env = run_params.get("env") or settings.CONFIG_LOADER_ARGS.get("default_run_env", "local")
+        self._tags = {"git_commit": commit, "mlflow.source.git.commit": commit, "kedro_env": env}
+        if dirty is not None:
+            self._tags["git_dirty"] = str(dirty).lower()
+
+    @hook_impl
+    def before_node_run(self) -> None:
+        # kedro-mlflow (re)activates the run in its own before_node_run, which pluggy calls
+        # before the project's; the tags are set once, into that run.
+        import mlflow
+
+        if self._tags and mlflow.active_run() is not None:
+            mlflow.set_tags(self._tags)
+            self._tags = {}
+
+    @hook_impl
+    def after_dataset_loaded(self, dataset_name: str, data: Any) -> None:
+        if dataset_name not in self._external_inputs or dataset_name in self._logged:
+            return
+        if not isinstance(data, pd.DataFrame):
+            return
+        import mlflow
+
+        if mlflow.active_run() is None:
+            return
+        self._logged.add(dataset_name)
+        where, version = dataset_location(self._catalog[dataset_name])
+        identity = table_identity(data)
+        mlflow.log_params(
+            {
+                f"dataset.{dataset_name}.path": where,
+                f"dataset.{dataset_name}.version": version,
+                **{f"dataset.{dataset_name}.{key}": value for key, value in identity.items()},
+            }
+        )
+        # Also as an MLflow dataset input, so the UI lists it under "Datasets used".
+        source = mlflow.data.from_pandas(data, source=where, name=dataset_name, digest=identity["sha256"][:32])
+        mlflow.log_input(source, context=dataset_name)
+        logger.info("Tracked dataset '%s': %s rows, sha256 %s.", dataset_name, identity["rows"], identity["sha256"][:12])
+
+    @hook_impl
+    def after_dataset_saved(self, dataset_name: str) -> None:
+        dataset = self._catalog[dataset_name] if self._catalog is not None else None
+        artifact_path = (getattr(dataset, "metadata", None) or {}).get(ARTIFACT_PATH_KEY)
+        if artifact_path is None:
+            return
+        import mlflow
+
+        if mlflow.active_run() is None:
+            return
+        if getattr(dataset, "_protocol", "file") != "file":
+            logger.warning("Dataset '%s' is not on the local disk; it is not logged to MLflow.", dataset_name)
+            return
+        # The load path of a versioned dataset is the version just saved.
+        path = Path(str(dataset._get_load_path()))
+        if path.is_dir():
+            mlflow.log_artifacts(str(path), artifact_path=artifact_path)
+        else:
+            mlflow.log_artifact(str(path), artifact_path=artifact_path)

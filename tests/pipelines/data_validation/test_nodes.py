@@ -1,0 +1,130 @@
+"""The validation nodes on the bad inputs a user meets, with the bundled suite."""
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from ml_on_aws.config import ConfigurationError
+from ml_on_aws.pipelines.data_validation.nodes import (
+    DataValidationError,
+    stop_on_critical_failures,
+    validate_new_data,
+    validate_training_data,
+)
+
+ROOT = Path(__file__).resolve().parents[3]
+PARAMS = {"example_values": 3}
+
+
+@pytest.fixture(scope="module")
+def suite() -> dict:
+    return yaml.safe_load((ROOT / "conf/base/expectations/raw_data.yml").read_text())
+
+
+@pytest.fixture(scope="module")
+def training() -> pd.DataFrame:
+    return pd.read_csv(ROOT / "data/01_raw/credit_data.csv")
+
+
+@pytest.fixture(scope="module")
+def new() -> pd.DataFrame:
+    return pd.read_csv(ROOT / "data/01_raw/credit_data_new.csv")
+
+
+def _gate(frame, suite, validate=validate_training_data):
+    report, docs = validate(frame, suite, PARAMS)
+    return report, docs, lambda: stop_on_critical_failures(frame, report)
+
+
+def test_bundled_data_passes_and_gets_data_docs(training, new, suite):
+    report, docs, gate = _gate(training, suite)
+    assert report["passed"] and report["statistics"]["failed_critical"] == 0
+    assert gate() is training
+    assert "<html" in docs.lower() and "expect_column_values_to_be_in_set" not in docs.lower()
+    assert "Status" in docs
+    new_report, _, new_gate = _gate(new, suite, validate_new_data)
+    assert new_report["passed"] and new_gate() is new
+    assert not [r for r in new_report["results"] if r["column"] == "Status"]
+
+
+def test_missing_column_is_critical_and_named(training, suite):
+    _, _, gate = _gate(training.drop(columns="Income"), suite)
+    with pytest.raises(DataValidationError, match=r"Dataset 'raw_data' failed 1 critical.*\n  - column 'Income' is missing$"):
+        gate()
+
+
+def test_extra_column_is_a_warning(training, suite, caplog):
+    report, _, gate = _gate(training.assign(comment="x"), suite)
+    assert report["passed"]
+    (warning,) = report["warnings"]
+    assert warning["expectation"] == "expect_table_columns_to_match_set"
+    assert "comment" in str(warning["mismatched"])
+    gate()
+    assert "expect_table_columns_to_match_set" in caplog.text
+
+
+def test_wrong_dtype_is_critical_with_examples(training, suite):
+    frame = training.astype({"Age": str})
+    frame.loc[:2, "Age"] = ["thirty", "forty", "n/a"]
+    report, _, gate = _gate(frame, suite)
+    (failure,) = [f for f in report["critical_failures"] if f["column"] == "Age"]
+    assert failure["expectation"] == "expect_column_values_to_be_in_type_list"
+    with pytest.raises(DataValidationError, match=r"column 'Age': expect_column_values_to_be_in_type_list.*observed 'str'"):
+        gate()
+
+
+def test_all_null_column_is_critical_with_row_count(training, suite):
+    frame = training.assign(Seniority=np.nan)
+    report, _, gate = _gate(frame, suite)
+    failures = [f for f in report["critical_failures"] if f["column"] == "Seniority"]
+    assert [f["expectation"] for f in failures] == ["expect_column_values_to_not_be_null"]
+    assert failures[0]["unexpected_count"] == len(frame)
+    with pytest.raises(DataValidationError, match=rf"column 'Seniority'.*{len(frame)} of {len(frame)} rows failed"):
+        gate()
+
+
+def test_unknown_category_warns_by_default(training, suite):
+    frame = training.copy()
+    frame.loc[:9, "Home"] = "houseboat"
+    report, _, gate = _gate(frame, suite)
+    assert report["passed"]
+    (warning,) = report["warnings"]
+    assert (warning["column"], warning["unexpected_count"]) == ("Home", 10)
+    assert warning["examples"] == ["houseboat"] * 3
+    gate()
+
+
+def test_unknown_category_stops_when_configured_critical(training, suite):
+    strict = {**suite, "expectations": [
+        {**e, "severity": "critical"} if e["type"] == "expect_column_values_to_be_in_set" and e["kwargs"]["column"] == "Home" else e
+        for e in suite["expectations"]
+    ]}
+    frame = training.copy()
+    frame.loc[:9, "Home"] = "houseboat"
+    _, _, gate = _gate(frame, strict)
+    with pytest.raises(DataValidationError, match=r"column 'Home': expect_column_values_to_be_in_set.*10 of 4000 rows failed, e\.g\. \['houseboat'"):
+        gate()
+
+
+def test_unknown_target_label_is_critical(training, suite):
+    frame = training.copy()
+    frame.loc[:4, "Status"] = "maybe"
+    _, _, gate = _gate(frame, suite)
+    with pytest.raises(DataValidationError, match=r"column 'Status': expect_column_values_to_be_in_set.*5 of 4000"):
+        gate()
+
+
+def test_header_only_table_is_critical(training, new, suite):
+    for frame, validate in ((training.iloc[:0], validate_training_data), (new.iloc[:0], validate_new_data)):
+        _, _, gate = _gate(frame, suite, validate)
+        with pytest.raises(DataValidationError, match=r"table: expect_table_row_count_to_be_between.*observed 0"):
+            gate()
+
+
+def test_a_broken_suite_entry_is_a_configuration_error(training, suite):
+    broken = {**suite, "expectations": [{"type": "expect_column_values_to_be_betwen", "kwargs": {"column": "Age"}}]}
+    with pytest.raises(ConfigurationError, match="entry 0 .*expect_column_values_to_be_betwen"):
+        validate_training_data(training, broken, PARAMS)

@@ -1,0 +1,83 @@
+"""The release decision: the champion is replaced only by a gated model at least as good on the same test set."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from ml_on_aws.mlflow_models import ModelPackage
+from ml_on_aws.pipelines.registry.nodes import decide_release, flatten_metrics
+
+from ...model_factory import package_small, train_small
+
+ACCEPTED = {"accepted": True, "reason": "ok"}
+
+
+@pytest.fixture(scope="module")
+def strong_and_weak():
+    strong, params, train, test = train_small(max_iter=60)
+    weak, *_ = train_small(max_iter=1, learning_rate=0.01)
+    strong_package, _ = package_small(strong, params, train, test)
+    weak_package, _ = package_small(weak, params, train, test)
+    return strong_package, weak_package, params, test
+
+
+def _champion(package: ModelPackage, version: str = "1") -> ModelPackage:
+    return ModelPackage(package.model, package.input_example, package.signature, package.trusted_types,
+                        {**package.metadata, "registered_version": version})
+
+
+def test_first_accepted_model_becomes_champion(strong_and_weak):
+    strong, _, params, test = strong_and_weak
+    release, decision = decide_release(strong, None, test, ACCEPTED, params["data"], params["evaluation"])
+    assert release.promote and decision["reason"] == "there is no champion yet"
+
+
+def test_weaker_model_keeps_the_champion_and_both_are_scored_on_the_same_rows(strong_and_weak):
+    strong, weak, params, test = strong_and_weak
+    release, decision = decide_release(weak, _champion(strong), test, ACCEPTED, params["data"], params["evaluation"])
+    assert not release.promote
+    assert decision["champion_score"] > decision["candidate_score"]
+    assert decision["champion_version"] == "1" and "worse than" in decision["reason"]
+
+
+def test_equal_or_better_model_replaces_the_champion(strong_and_weak):
+    strong, weak, params, test = strong_and_weak
+    release, _ = decide_release(strong, _champion(strong), test, ACCEPTED, params["data"], params["evaluation"])
+    assert release.promote  # a tie is "at least as good"
+    release, _ = decide_release(strong, _champion(weak), test, ACCEPTED, params["data"], params["evaluation"])
+    assert release.promote
+
+
+def test_rejected_model_never_becomes_champion(strong_and_weak):
+    strong, _, params, test = strong_and_weak
+    rejected = {"accepted": False, "reason": "test roc_auc 0.5 misses >= 0.75"}
+    release, decision = decide_release(strong, None, test, rejected, params["data"], params["evaluation"])
+    assert not release.promote and "quality gate rejected" in decision["reason"]
+
+
+def test_champion_that_cannot_read_this_test_set_is_replaced(strong_and_weak):
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+
+    from ml_on_aws.pipelines.feature_engineering.transformers import ColumnTypes
+
+    strong, _, params, test = strong_and_weak
+    old_data = pd.DataFrame({"Extra": [0.0, 1.0, 2.0, 3.0]})
+    old_model = Pipeline([("columns", ColumnTypes(numeric=["Extra"])), ("model", LogisticRegression())])
+    old_model.fit(old_data, ["good", "bad", "good", "bad"])
+    old = ModelPackage(old_model, old_data, None, [], {"registered_version": "3"})
+    release, decision = decide_release(strong, old, test, ACCEPTED, params["data"], params["evaluation"])
+    assert release.promote and "cannot score this test set" in decision["reason"] and "Extra" in decision["reason"]
+
+
+def test_metrics_are_flat_numbers_in_kedro_mlflow_format():
+    report = {"train": {"roc_auc": 0.9, "cluster_sizes": {"0": 3}}, "test": {"roc_auc": 0.8, "nan": float("nan")},
+              "bias_variance": {"gap": 0.1, "diagnosis": "text"}}
+    cv = pd.DataFrame({"rank_test_score": [2, 1], "mean_test_score": [0.7, 0.75], "std_test_score": [0.01, 0.02]})
+    metrics = flatten_metrics(report, cv)
+    assert metrics == {
+        "train.roc_auc": {"value": 0.9, "step": 0}, "test.roc_auc": {"value": 0.8, "step": 0},
+        "bias_variance.gap": {"value": 0.1, "step": 0},
+        "cv.best_mean_test_score": {"value": 0.75, "step": 0}, "cv.best_std_test_score": {"value": 0.02, "step": 0},
+    }

@@ -1,0 +1,146 @@
+"""The SageMaker inference contract over real HTTP, good requests and every kind of bad one."""
+
+from __future__ import annotations
+
+import io
+import json
+import signal
+import time
+
+import httpx
+import pandas as pd
+import pytest
+
+from ml_on_aws.predictions import predict_frame
+from ml_on_aws.serving import load_model
+
+from ..conftest import PROJECT_ROOT
+from .conftest import start_server
+
+pytestmark = pytest.mark.slow
+
+CSV = {"Content-Type": "text/csv"}
+JSON = {"Content-Type": "application/json"}
+
+
+@pytest.fixture(scope="module")
+def rows() -> pd.DataFrame:
+    return pd.read_csv(PROJECT_ROOT / "data" / "01_raw" / "credit_data_new.csv").head(25)
+
+
+@pytest.fixture(scope="module")
+def expected(model_dir, rows) -> pd.DataFrame:
+    return predict_frame(load_model(model_dir), rows)
+
+
+def post(server, body, headers) -> httpx.Response:
+    return httpx.post(f"{server.url}/invocations", content=body, headers=headers, timeout=30)
+
+
+def assert_json_predictions(response: httpx.Response, expected: pd.DataFrame) -> None:
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("application/json")
+    got = pd.DataFrame(response.json()["predictions"])
+    assert list(got.columns) == ["prediction", "proba_bad", "proba_good"]
+    assert got["prediction"].tolist() == expected["prediction"].tolist()
+    assert got["proba_bad"].to_numpy() == pytest.approx(expected["proba_bad"].to_numpy())
+
+
+def test_ping_answers_once_the_model_is_loaded(server):
+    response = httpx.get(f"{server.url}/ping")
+    assert response.status_code == 200 and response.json() == {"status": "ok"}
+
+
+def test_csv_with_header(server, rows, expected):
+    assert_json_predictions(post(server, rows.to_csv(index=False), {**CSV, "Accept": "application/json"}), expected)
+
+
+def test_csv_without_header_in_training_column_order_answers_csv_without_header(server, rows, expected):
+    response = post(server, rows.to_csv(index=False, header=False), CSV)  # as batch transform sends it
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("text/csv")
+    got = pd.read_csv(io.StringIO(response.text), header=None, names=["prediction", "proba_bad", "proba_good"])
+    assert len(got) == len(rows) and got["prediction"].tolist() == expected["prediction"].tolist()
+    assert response.headers["x-prediction-columns"] == "prediction,proba_bad,proba_good"
+
+
+def test_json_records_and_split_orientations(server, rows, expected):
+    assert_json_predictions(post(server, rows.to_json(orient="records"), JSON), expected)
+    assert_json_predictions(post(server, rows.to_json(orient="split", index=False), JSON), expected)
+    # MLflow's scoring-server wrapper is understood too.
+    wrapped = json.dumps({"dataframe_split": json.loads(rows.to_json(orient="split", index=False))})
+    assert_json_predictions(post(server, wrapped, JSON), expected)
+
+
+def test_accept_header_chooses_the_answer_format(server, rows, expected):
+    response = post(server, rows.to_json(orient="records"), {**JSON, "Accept": "text/csv"})
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
+    got = pd.read_csv(io.StringIO(response.text))
+    assert got["prediction"].tolist() == expected["prediction"].tolist()
+    assert_json_predictions(post(server, rows.to_csv(index=False, header=False), {**CSV, "Accept": "application/json"}), expected)
+    response = post(server, rows.to_csv(index=False), {**CSV, "Accept": "image/png"})
+    assert response.status_code == 406 and "text/csv" in response.json()["error"]
+
+
+@pytest.mark.parametrize(
+    ("body", "headers", "status", "words"),
+    [
+        ("a,b\n1,2\n", {"Content-Type": "text/plain"}, 415, ["text/plain", "text/csv", "application/json"]),
+        ("x", {}, 415, ["(none)"]),
+        ('[{"Seniority": 1,', JSON, 400, ["Malformed JSON"]),
+        ("[[1, 2, 3]]", JSON, 400, ["records", "split"]),
+        ('{"columns": ["Age"], "data": [[1, 2]]}', JSON, 400, ["1 values"]),
+        ("", JSON, 400, ["empty"]),
+        ('[{"Seniority": 9, "Age": 30}]', JSON, 400, ["Missing column(s)", "Income", "Price", "Home"]),
+        ("9,rent,60\n", CSV, 400, ["13 fields", "Seniority, Home, Time"]),
+        ('Seniority,Home,Age\n9,rent,"30\n', CSV, 400, ["Malformed CSV"]),
+        ("Seniority,Home,Age\n9,rent,30\n", CSV, 400, ["Missing column(s)", "Income", "Job"]),
+        (b"\xff\xfe\x00bad", CSV, 400, ["not UTF-8"]),
+    ],
+)
+def test_bad_requests_get_a_4xx_naming_the_problem_and_the_server_keeps_serving(server, rows, expected, body, headers, status, words):
+    response = post(server, body, headers)
+    assert response.status_code == status, response.text
+    message = response.json()["error"]
+    for word in words:
+        assert word in message, message
+    assert "Traceback" not in response.text
+    assert_json_predictions(post(server, rows.to_json(orient="records"), JSON), expected)
+
+
+def test_nested_json_values_are_a_400_naming_the_column(server, rows, expected):
+    odd = rows.head(2).astype(object)
+    odd["Income"] = [1000, {"a": 1}]  # a structure where a number belongs
+    response = post(server, json.dumps(odd.to_dict(orient="records")), JSON)
+    assert response.status_code == 400 and "'Income'" in response.json()["error"]
+    assert_json_predictions(post(server, rows.to_json(orient="records"), JSON), expected)
+
+
+def test_payload_over_the_limit_is_refused_with_413(server, rows, expected):
+    big = pd.concat([rows] * 3000).to_csv(index=False)  # ~1.7 MB against a 1 MB limit
+    assert len(big) > 1024 * 1024
+    response = post(server, big, CSV)
+    assert response.status_code == 413 and "limit" in response.json()["error"]
+    assert_json_predictions(post(server, rows.to_json(orient="records"), JSON), expected)
+
+
+def test_ping_is_503_with_the_reason_while_no_model_can_be_loaded(tmp_path, rows):
+    server = start_server(tmp_path / "nowhere", tmp_path / "server.log", ready_status=503)
+    try:
+        for _ in range(300):  # 503 "loading" first, then 503 with the reason
+            response = httpx.get(f"{server.url}/ping")
+            if "loading" not in response.json()["error"]:
+                break
+            time.sleep(0.1)
+        assert response.status_code == 503 and "does not exist" in response.json()["error"]
+        assert post(server, rows.to_json(orient="records"), JSON).status_code == 503
+    finally:
+        server.stop()
+
+
+def test_sigterm_shuts_down_gracefully(model_dir, tmp_path):
+    server = start_server(model_dir, tmp_path / "server.log")
+    # uvicorn finishes the requests in flight, then exits by re-raising the signal.
+    assert server.stop() in (0, -signal.SIGTERM)
+    log = server.log.read_text()
+    assert "Waiting for application shutdown" in log and "Finished server process" in log
