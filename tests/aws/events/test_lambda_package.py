@@ -14,7 +14,15 @@ from pathlib import Path
 import pytest
 
 from ml_on_aws.aws.lambda_package import fits_lambda, package_bytes, package_key
-from tests.aws.events.conftest import IMAGE_URI, PREFIX, REGION, ROOT, client, sample_event
+from tests.aws.events.conftest import (
+    IMAGE_URI,
+    PREFIX,
+    REGION,
+    ROOT,
+    STACK_VARIABLES,
+    client,
+    sample_event,
+)
 from tests.conftest import run_kedro
 
 # What the Lambda Python runtime provides besides the standard library.
@@ -110,3 +118,23 @@ def test_deploy_stack_creates_the_functions_and_rules_in_two_phases(project: Pat
     assert len(packages) == 1
     assert functions["mlaws-retraining"]["CodeSha256"] == client("lambda").get_function(
         FunctionName="mlaws-retraining")["Configuration"]["CodeSha256"]
+
+
+@pytest.mark.slow
+def test_lambda_package_command_writes_the_zip_with_the_resolved_configuration(project: Path, tmp_path: Path) -> None:
+    output = tmp_path / "lambda.zip"
+    result = run_kedro(project, "aws", "lambda-package", "--vendor", "copy", "-o", str(output), env=STACK_VARIABLES)
+    assert result.returncode == 0, result.stdout + result.stderr
+    config = json.loads(zipfile.ZipFile(output).read("sagemaker_config.json"))
+    assert config["role_arn"] == STACK_VARIABLES["ML_ON_AWS_SAGEMAKER_ROLE_ARN"]
+    assert config["training"]["channels"]["train"]["s3_uri"].startswith(f"s3://{STACK_VARIABLES['ML_ON_AWS_BUCKET']}/{PREFIX}/")
+
+
+@pytest.mark.slow
+def test_lambda_package_command_names_the_missing_variable(project: Path, tmp_path: Path) -> None:
+    env = {k: v for k, v in STACK_VARIABLES.items() if k != "ML_ON_AWS_BUCKET"}
+    result = run_kedro(project, "aws", "lambda-package", "-o", str(tmp_path / "lambda.zip"),
+                       env={**env, "ML_ON_AWS_BUCKET": ""})
+    assert result.returncode != 0
+    assert "ML_ON_AWS_BUCKET" in result.stdout + result.stderr
+    assert not (tmp_path / "lambda.zip").exists()
