@@ -43,6 +43,7 @@ ENV PATH=/opt/venv/bin:$PATH \
     DO_NOT_TRACK=1 \
     KEDRO_DISABLE_TELEMETRY=1 \
     MLFLOW_ENABLE_TELEMETRY=false \
+    GIT_PYTHON_REFRESH=quiet \
     ML_ON_AWS_PROJECT_DIR=/opt/program \
     ML_ON_AWS_OPT_ML=/opt/ml \
     ML_ON_AWS_HOST=0.0.0.0
