@@ -27,9 +27,9 @@ RUN slim-venv /opt/venv
 FROM deps AS project
 COPY README.md ./
 COPY src ./src
-RUN uv sync --frozen --no-dev --no-editable --compile-bytecode \
- && mkdir /project \
- && cd /opt/venv \
+RUN uv sync --frozen --no-dev --no-editable --compile-bytecode
+WORKDIR /opt/venv
+RUN mkdir /project \
  && cp -a --parents lib/python3*/site-packages/ml_on_aws lib/python3*/site-packages/ml_on_aws-*.dist-info \
           bin/ml-on-aws /project/
 
