@@ -50,7 +50,12 @@ def upload_inputs(
     target_catalog = load_catalog(project_path, env)
     # What the pipeline reads but does not produce: what must exist before a run.
     inputs = sorted(pipelines[pipeline_name].inputs())
-    names = [name for name, _ in catalog_datasets(target_catalog, inputs) if name in source_catalog]
+    # Only files the target environment keeps remotely: the model registry (MLflow) and
+    # configuration read from conf/ (the expectation suite) are not data to upload.
+    names = [
+        name for name, dataset in catalog_datasets(target_catalog, inputs)
+        if name in source_catalog and _is_remote_file(dataset)
+    ]
     check_s3_datasets(target_catalog, names)
     transfers = []
     for name in names:
@@ -68,6 +73,10 @@ def upload_inputs(
         target._fs.put_file(str(local), target_path)
         transfers.append(Transfer(name, str(local), target_uri, copied=True))
     return transfers
+
+
+def _is_remote_file(dataset: Any) -> bool:
+    return getattr(dataset, "_filepath", None) is not None and getattr(dataset, "_protocol", "file") != "file"
 
 
 def _path(dataset: Any, name: str, env: str) -> str:
