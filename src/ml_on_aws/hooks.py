@@ -113,6 +113,8 @@ def _first_undecodable_line(dataset: Any, encoding: str, chunk_bytes: int = 1 <<
 
 def read_columns(dataset: Any) -> list[str] | None:
     """Column names of a CSV or Parquet dataset without loading it; None for other types."""
+    if hasattr(dataset, "read_columns"):  # e.g. TableFilesDataset: a folder of files
+        return dataset.read_columns()
     kind = type(dataset).__name__
     if kind == "CSVDataset":
         with _open(dataset) as stream:
@@ -126,6 +128,8 @@ def read_columns(dataset: Any) -> list[str] | None:
 
 
 def read_column(dataset: Any, name: str) -> pd.Series | None:
+    if hasattr(dataset, "read_column"):
+        return dataset.read_column(name, _TARGET_SAMPLE_ROWS)
     kind = type(dataset).__name__
     with _open(dataset) as stream:
         if kind == "CSVDataset":

@@ -1,5 +1,11 @@
-"""Kedro datasets of the project: MLflow model directories and the MLflow model registry."""
+"""Kedro datasets of the project: MLflow model directories, the MLflow model registry, and
+tables spread over several files (SageMaker channels)."""
 
-from ml_on_aws.datasets.mlflow_model import MlflowModelDirectoryDataset, RegisteredModelDataset
+from ml_on_aws.datasets.mlflow_model import (
+    MlflowModelDirectoryDataset,
+    MlflowSklearnModelDataset,
+    RegisteredModelDataset,
+)
+from ml_on_aws.datasets.table_files import TableFilesDataset
 
-__all__ = ["MlflowModelDirectoryDataset", "RegisteredModelDataset"]
+__all__ = ["MlflowModelDirectoryDataset", "MlflowSklearnModelDataset", "RegisteredModelDataset", "TableFilesDataset"]

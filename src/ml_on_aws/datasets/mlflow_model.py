@@ -119,3 +119,37 @@ class RegisteredModelDataset(AbstractDataset[ModelRelease, ModelPackage | None])
 
     def _describe(self) -> dict[str, Any]:
         return {"model_name": self._model_name, "alias": self._alias}
+
+
+class MlflowSklearnModelDataset(AbstractDataset[None, Any]):
+    """Read-only: the fitted scikit-learn model of an MLflow model directory or a ``model.tar.gz``.
+
+    A SageMaker processing job gets the training job's artifact as ``model.tar.gz`` in its input
+    folder; an unpacked folder (MLmodel at its root or one level down) works too.
+    """
+
+    def __init__(self, filepath: str, metadata: dict[str, Any] | None = None) -> None:
+        self._filepath = Path(filepath)
+        self.metadata = metadata
+
+    def load(self) -> Any:
+        import tarfile
+
+        from ml_on_aws.mlflow_models import load_sklearn_model
+
+        archives = sorted(self._filepath.glob("*.tar.gz")) if self._filepath.is_dir() else []
+        if self._filepath.is_file() or (archives and not (self._filepath / "MLmodel").exists()):
+            archive = self._filepath if self._filepath.is_file() else archives[0]
+            with tempfile.TemporaryDirectory() as folder, tarfile.open(archive) as tar:
+                tar.extractall(folder, filter="data")
+                return load_sklearn_model(folder)
+        return load_sklearn_model(self._filepath)
+
+    def save(self, data: Any) -> None:
+        raise DatasetError(f"{type(self).__name__} is read-only; the training pipeline writes 'mlflow_model'.")
+
+    def _exists(self) -> bool:
+        return self._filepath.exists()
+
+    def _describe(self) -> dict[str, Any]:
+        return {"filepath": str(PurePosixPath(self._filepath))}

@@ -1,4 +1,9 @@
-"""Run the project's container on SageMaker: configuration, request builders, launcher, local runner.
+"""SageMaker: the container contract inside the image, and the launcher outside it.
+
+Inside the image (docs/container.md), ``python -m ml_on_aws.sagemaker {train,process
+PIPELINE,serve}`` is the entry point: :mod:`.entrypoint`, :mod:`.hyperparameters`.
+
+Outside it (docs/sagemaker.md), ``kedro sagemaker ...`` runs the image on SageMaker:
 
 - :mod:`.config`: the schema of ``conf/<env>/sagemaker.yml``, validated before any AWS call.
 - :mod:`.requests`: pure functions that build boto3 request dictionaries (also used by Lambda).

@@ -1,0 +1,382 @@
+"""The container's one entry point, dispatching on how SageMaker starts it.
+
+    python -m ml_on_aws.sagemaker train                 # training job: docker run IMAGE train
+    python -m ml_on_aws.sagemaker process PIPELINE      # processing job (ContainerArguments)
+    python -m ml_on_aws.sagemaker serve [--workers N]   # endpoint: docker run IMAGE serve
+
+``train`` and ``process`` run the Kedro pipelines with the ``sagemaker`` and
+``sagemaker_processing`` environments (conf/), whose catalogs map the datasets onto /opt/ml.
+Datasets left on their relative base paths land in a scratch folder, which is also where the
+MLflow SQLite store lives unless MLFLOW_TRACKING_URI names a server. Any failure writes one
+paragraph to /opt/ml/output/failure (training) or /opt/ml/output/message (processing) and
+exits non-zero. Environment: ML_ON_AWS_OPT_ML (the /opt/ml root), ML_ON_AWS_PROJECT_DIR (the
+folder holding pyproject.toml and conf/). See docs/container.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import logging
+import os
+import shutil
+import signal
+import sys
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+OPT_ML_ENV = "ML_ON_AWS_OPT_ML"
+PROJECT_DIR_ENV = "ML_ON_AWS_PROJECT_DIR"
+TRAINING_ENV = "sagemaker"
+PROCESSING_ENV = "sagemaker_processing"
+REQUIRED_CHANNELS = ("train",)
+# Channels the training job reads; SageMaker names them after the job's InputDataConfig.
+KNOWN_CHANNELS = ("train",)
+METRIC_LINE = "metric: {name}={value:.8g}"
+# The Regex of a SageMaker MetricDefinition for metric NAME (docs/container.md lists the names).
+METRIC_REGEX = r"metric: {name}=([-+0-9.eE]+)"
+# SageMaker keeps the first 1024 characters of the failure reason.
+_FAILURE_LIMIT = 1000
+
+logger = logging.getLogger("ml_on_aws.sagemaker")
+
+
+class JobError(Exception):
+    """A failure whose message is the reason to report as it is."""
+
+
+@dataclass(frozen=True)
+class OptMl:
+    """The paths SageMaker uses, under a root that tests can move (ML_ON_AWS_OPT_ML)."""
+
+    root: Path
+
+    @classmethod
+    def from_env(cls) -> OptMl:
+        return cls(Path(os.environ.get(OPT_ML_ENV) or "/opt/ml"))
+
+    @property
+    def input_config(self) -> Path:
+        return self.root / "input" / "config"
+
+    def channel(self, name: str) -> Path:
+        return self.root / "input" / "data" / name
+
+    @property
+    def model(self) -> Path:
+        return self.root / "model"
+
+    @property
+    def output_data(self) -> Path:
+        return self.root / "output" / "data"
+
+    @property
+    def failure_file(self) -> Path:
+        return self.root / "output" / "failure"
+
+    @property
+    def processing_message_file(self) -> Path:
+        return self.root / "output" / "message"
+
+    @property
+    def processing_input(self) -> Path:
+        return self.root / "processing" / "input"
+
+    @property
+    def processing_config(self) -> Path:
+        return self.root / "config" / "processingjobconfig.json"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m ml_on_aws.sagemaker", description=__doc__.split("\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True, metavar="{train,process,serve}")
+    commands.add_parser("train", help="a training job: channels in, model and reports out")
+    processing = commands.add_parser("process", help="a processing job: run one named Kedro pipeline")
+    processing.add_argument("pipeline", help="a registered pipeline, e.g. data_validation, drift, inference")
+    serving = commands.add_parser("serve", help="the prediction server (/ping, /invocations)", add_help=False)
+    serving.add_argument("server_args", nargs=argparse.REMAINDER, help="passed to python -m ml_on_aws.serving")
+    args = parser.parse_args(argv)
+    opt_ml = OptMl.from_env()
+    if args.command == "serve":
+        return run_server(opt_ml, args.server_args)
+    if args.command == "train":
+        return run_job("Training", opt_ml.failure_file, lambda: train(opt_ml))
+    return run_job(f"Processing pipeline '{args.pipeline}'", opt_ml.processing_message_file,
+                   lambda: process(opt_ml, args.pipeline))
+
+
+def run_server(opt_ml: OptMl, server_args: list[str]) -> int:
+    """The prediction server on the model SageMaker unpacked into /opt/ml/model."""
+    from ml_on_aws.serving.__main__ import main as serve_main
+
+    os.environ.setdefault("ML_ON_AWS_MODEL_DIR", str(opt_ml.model))
+    serve_main(server_args)
+    return 0
+
+
+def run_job(title: str, failure_file: Path, job: Any) -> int:
+    """Run ``job``; on any failure write one paragraph to ``failure_file`` and return 1."""
+    _stop_on_sigterm()
+    try:
+        job()
+    except BaseException as exc:  # noqa: BLE001 - every failure must reach the failure file
+        if isinstance(exc, SystemExit) and exc.code in (0, None):
+            return 0
+        reason = f"{title} failed: {describe_failure(exc)}"
+        logger.error(reason, exc_info=not isinstance(exc, JobError | KeyboardInterrupt))
+        failure_file.parent.mkdir(parents=True, exist_ok=True)
+        failure_file.write_text(reason[:_FAILURE_LIMIT] + "\n", encoding="utf-8")
+        return 1
+    logger.info("%s finished.", title)
+    return 0
+
+
+def describe_failure(exc: BaseException) -> str:
+    """One paragraph: the error's own message (which names the file, column or key), its type
+    when that adds something, and the exceptions it came from."""
+    parts = []
+    seen: BaseException | None = exc
+    while seen is not None and len(parts) < 3:
+        message = " ".join(str(seen).split()) or "(no message)"
+        known = isinstance(seen, JobError) or type(seen).__name__ in ("ConfigurationError", "HyperparameterError", "DatasetError")
+        parts.append(message if known else f"{type(seen).__name__}: {message}")
+        seen = seen.__cause__
+    return " Caused by: ".join(parts)
+
+
+def _stop_on_sigterm() -> None:
+    """SageMaker stops a job with SIGTERM; as PID 1 Python would ignore it without a handler."""
+    def stop(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt("stopped by SIGTERM (job stopped or timed out)")
+
+    signal.signal(signal.SIGTERM, stop)
+
+
+# ---- training ------------------------------------------------------------------------------
+
+def train(opt_ml: OptMl) -> None:
+    hyperparameters = read_json(opt_ml.input_config / "hyperparameters.json", default={})
+    check_resources(read_json(opt_ml.input_config / "resourceconfig.json", default=None))
+    check_channels(opt_ml, read_json(opt_ml.input_config / "inputdataconfig.json", default=None))
+    with kedro_project(TRAINING_ENV) as project:
+        from ml_on_aws.sagemaker.hyperparameters import to_runtime_params
+
+        params = project.parameters()
+        runtime_params = to_runtime_params(hyperparameters, params, where=f"conf/base or conf/{TRAINING_ENV}")
+        catalog = project.run(node_names=training_node_names(), runtime_params=runtime_params)
+        report_metrics(opt_ml)
+        status = read_json(opt_ml.output_data / "model_status.json", default={"accepted": True})
+        if not status.get("accepted", False):
+            raise JobError(f"the quality gate rejected the model ({status.get('reason')}); the reports are in "
+                           f"{opt_ml.output_data}, no model was written to {opt_ml.model}.")
+        publish_model(project.location(catalog, "mlflow_model"), opt_ml.model)
+
+
+def check_resources(resources: dict[str, Any] | None) -> None:
+    if not resources:
+        return
+    hosts = resources.get("hosts") or []
+    logger.info("Host %s of %s.", resources.get("current_host"), hosts)
+    if len(hosts) > 1:
+        raise JobError(f"training runs on one instance, but the job has {len(hosts)} ({', '.join(hosts)}); "
+                       "set InstanceCount to 1.")
+
+
+def check_channels(opt_ml: OptMl, data_config: dict[str, Any] | None) -> None:
+    """The declared channels are ones this job reads, in File mode, and `train` has data."""
+    for name, settings in (data_config or {}).items():
+        if name not in KNOWN_CHANNELS:
+            raise JobError(f"unknown input channel '{name}' in inputdataconfig.json; this job reads: "
+                           f"{', '.join(KNOWN_CHANNELS)}.")
+        mode = (settings or {}).get("TrainingInputMode", "File")
+        if mode not in ("File", "FastFile"):
+            raise JobError(f"channel '{name}' uses TrainingInputMode {mode}; use File or FastFile.")
+    for name in REQUIRED_CHANNELS:
+        folder = opt_ml.channel(name)
+        if not folder.is_dir() or not any(folder.iterdir()):
+            raise JobError(f"the '{name}' channel is missing or empty: no files in {folder}. Give the job an "
+                           f"input channel named '{name}' with the training table (CSV or Parquet).")
+
+
+def training_node_names() -> list[str]:
+    """The default pipeline without batch scoring: a training job has no new data to score."""
+    from kedro.framework.project import pipelines
+
+    scoring = {node.name for node in pipelines["inference"].nodes}
+    return [node.name for node in pipelines["__default__"].nodes if node.name not in scoring]
+
+
+def report_metrics(opt_ml: OptMl) -> dict[str, float]:
+    """Print the scores as ``metric: name=value`` lines (SageMaker MetricDefinitions) and save them."""
+    import pandas as pd
+
+    from ml_on_aws.pipelines.registry.nodes import flatten_metrics
+
+    report = read_json(opt_ml.output_data / "evaluation_report.json", default={})
+    cv_file = opt_ml.output_data / "cv_results.csv"
+    cv_results = pd.read_csv(cv_file) if cv_file.is_file() else pd.DataFrame()
+    metrics = {name.replace(".", "_"): entry["value"] for name, entry in flatten_metrics(report, cv_results).items()}
+    for name, value in sorted(metrics.items()):
+        print(METRIC_LINE.format(name=name, value=value), flush=True)  # noqa: T201 - read by SageMaker
+    (opt_ml.output_data / "metrics.json").write_text(json.dumps(metrics, indent=2), encoding="utf-8")
+    return metrics
+
+
+def publish_model(source: Path, target: Path) -> None:
+    """Copy the MLflow model directory's contents to /opt/ml/model (SageMaker tars that folder)."""
+    if not (source / "MLmodel").is_file():
+        raise JobError(f"the pipeline wrote no MLflow model at {source}.")
+    target.mkdir(parents=True, exist_ok=True)
+    for old in target.iterdir():  # a local re-run into the same folder replaces the model
+        shutil.rmtree(old) if old.is_dir() else old.unlink()
+    shutil.copytree(source, target, dirs_exist_ok=True)
+    logger.info("Model written to %s.", target)
+
+
+# ---- processing ----------------------------------------------------------------------------
+
+def process(opt_ml: OptMl, pipeline_name: str) -> None:
+    config = read_json(opt_ml.processing_config, default=None)
+    if config:
+        logger.info("Processing job %s.", config.get("ProcessingJobName"))
+        check_processing_inputs(opt_ml, config)
+    with kedro_project(PROCESSING_ENV) as project:
+        from kedro.framework.project import pipelines
+
+        if pipeline_name not in pipelines:
+            raise JobError(f"no pipeline named '{pipeline_name}'; the pipelines are: "
+                           f"{', '.join(sorted(p for p in pipelines if p != '__default__'))}.")
+        project.check_inputs(pipelines[pipeline_name], opt_ml.processing_input)
+        project.run(pipeline_name=pipeline_name)
+
+
+def check_processing_inputs(opt_ml: OptMl, config: dict[str, Any]) -> None:
+    """Each ProcessingInput must be a folder /opt/ml/processing/input/<dataset name>."""
+    for item in config.get("ProcessingInputs") or []:
+        local = (item.get("S3Input") or item.get("DatasetDefinition") or {}).get("LocalPath")
+        if local and Path(local).parent != Path("/opt/ml/processing/input"):
+            raise JobError(f"ProcessingInput '{item.get('InputName')}' has LocalPath {local}; this image reads "
+                           "/opt/ml/processing/input/<dataset name>, e.g. /opt/ml/processing/input/new_data.")
+
+
+# ---- Kedro ---------------------------------------------------------------------------------
+
+class KedroProject:
+    """The installed project run from a scratch folder: relative dataset paths resolve there."""
+
+    def __init__(self, project_dir: Path, env: str) -> None:
+        self.project_dir = project_dir
+        self.env = env
+
+    def parameters(self) -> dict[str, Any]:
+        from kedro.framework.session import KedroSession
+
+        with KedroSession.create(project_path=self.project_dir, env=self.env) as session:
+            return session.load_context().params
+
+    def run(self, runtime_params: dict[str, Any] | None = None, **run_args: Any) -> Any:
+        """Run and return the catalog of the run (for the paths of its datasets)."""
+        from kedro.framework.session import KedroSession
+
+        with KedroSession.create(project_path=self.project_dir, env=self.env, runtime_params=runtime_params) as session:
+            catalog = session.load_context().catalog
+            session.run(**run_args)
+        return catalog
+
+    def check_inputs(self, pipeline: Any, input_root: Path) -> None:
+        """Name the missing ProcessingInput before anything runs."""
+        from kedro.framework.session import KedroSession
+
+        from ml_on_aws.hooks import describe_location
+
+        with KedroSession.create(project_path=self.project_dir, env=self.env) as session:
+            catalog = session.load_context().catalog
+        for name in sorted(pipeline.inputs()):
+            if name.startswith("params:") or name == "parameters" or name not in catalog:
+                continue
+            location = describe_location(catalog[name])
+            if location.startswith(str(input_root)) and not catalog.exists(name):
+                raise JobError(f"the pipeline reads '{name}', but {location} has no data: add a ProcessingInput "
+                               f"with LocalPath {location}.")
+
+    @staticmethod
+    def location(catalog: Any, name: str) -> Path:
+        from ml_on_aws.hooks import describe_location
+
+        return Path(describe_location(catalog[name])).resolve()
+
+
+@contextlib.contextmanager
+def kedro_project(env: str) -> Iterator[KedroProject]:
+    """Run Kedro from a fresh scratch folder holding a link to the project's conf/.
+
+    The scratch folder gets every dataset on a relative base path and the MLflow SQLite store,
+    so a job works in a read-only image and leaves nothing behind but its outputs.
+    """
+    project_dir = Path(os.environ.get(PROJECT_DIR_ENV) or Path.cwd()).resolve()
+    if not (project_dir / "pyproject.toml").is_file() or not (project_dir / "conf" / env).is_dir():
+        raise JobError(f"{project_dir} is not the project (no pyproject.toml or conf/{env}); set {PROJECT_DIR_ENV}.")
+    scratch = Path(tempfile.mkdtemp(prefix="ml_on_aws_job_"))
+    previous = Path.cwd()
+    try:
+        (scratch / "conf").symlink_to(project_dir / "conf", target_is_directory=True)
+        os.chdir(scratch)
+        from kedro.framework.startup import bootstrap_project
+
+        bootstrap_project(project_dir)
+        yield KedroProject(project_dir, env)
+    finally:
+        _end_mlflow_run()
+        os.chdir(previous)
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _end_mlflow_run() -> None:
+    """Close a run left open (e.g. by a failed node) while its store still exists."""
+    mlflow = sys.modules.get("mlflow")
+    if mlflow is not None and mlflow.active_run() is not None:
+        mlflow.end_run("FAILED" if sys.exc_info()[0] else "FINISHED")
+
+
+def read_json(path: Path, default: Any) -> Any:
+    if not path.is_file():
+        return default
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise JobError(f"{path} is not valid JSON ({exc}).") from None
+
+
+def configure_logging() -> None:
+    """Plain lines on stdout (CloudWatch) instead of Kedro's terminal formatting.
+
+    Kedro reads KEDRO_LOGGING_CONFIG when it is first imported, so this runs before that.
+    """
+    if "KEDRO_LOGGING_CONFIG" in os.environ:
+        return
+    config = {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+        "handlers": {"stdout": {"class": "logging.StreamHandler", "stream": "ext://sys.stdout", "formatter": "plain"}},
+        "loggers": {"kedro": {"level": "INFO"}, "ml_on_aws": {"level": "INFO"}},
+        "root": {"level": "WARNING", "handlers": ["stdout"]},
+    }
+    handle, path = tempfile.mkstemp(prefix="ml_on_aws_logging_", suffix=".yml")
+    with os.fdopen(handle, "w") as stream:
+        json.dump(config, stream)  # JSON is YAML
+    os.environ["KEDRO_LOGGING_CONFIG"] = path
+    logging.basicConfig(level=logging.INFO, stream=sys.stdout, format=config["formatters"]["plain"]["format"])
+
+
+def cli() -> None:
+    configure_logging()
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    cli()

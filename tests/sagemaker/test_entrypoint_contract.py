@@ -1,0 +1,190 @@
+"""The container's contract with SageMaker, without Docker: an /opt/ml-shaped folder written the
+way SageMaker writes it, the entry point run as a subprocess, and what it leaves behind."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from ml_on_aws.sagemaker.entrypoint import METRIC_REGEX
+from tests.conftest import PROJECT_ROOT
+
+RAW = PROJECT_ROOT / "data" / "01_raw"
+# Small and quick: two folds, two candidates, a 1,200-row table.
+HYPERPARAMETERS = {
+    # As the SageMaker Python SDK sends them: every value JSON-encoded, then a string.
+    "training.search.n_iter": "2",
+    "training.search.cv": "2",
+    "training.search.scoring": json.dumps("roc_auc"),
+    "evaluation.quality_gate.min_test_score": "0.6",
+    "sagemaker_region": json.dumps("eu-west-1"),
+}
+
+
+def run_entrypoint(opt_ml: Path, *args: str, timeout: int = 600) -> subprocess.CompletedProcess:
+    env = {**os.environ, "ML_ON_AWS_OPT_ML": str(opt_ml), "ML_ON_AWS_PROJECT_DIR": str(PROJECT_ROOT)}
+    env.pop("KEDRO_LOGGING_CONFIG", None)
+    return subprocess.run([sys.executable, "-m", "ml_on_aws.sagemaker", *args], env=env, cwd=opt_ml.parent,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def training_folder(root: Path, hyperparameters: dict[str, str] | None = None, channels: dict[str, list[pd.DataFrame]] | None = None) -> Path:
+    """/opt/ml as SageMaker lays it out for a training job."""
+    opt_ml = root / "opt_ml"
+    config = opt_ml / "input" / "config"
+    config.mkdir(parents=True)
+    (opt_ml / "model").mkdir()
+    (opt_ml / "output" / "data").mkdir(parents=True)
+    if channels is None:
+        table = pd.read_csv(RAW / "credit_data.csv").head(1200)
+        channels = {"train": [table.iloc[:700], table.iloc[700:]]}
+    (config / "hyperparameters.json").write_text(json.dumps(HYPERPARAMETERS if hyperparameters is None else hyperparameters))
+    (config / "inputdataconfig.json").write_text(json.dumps({
+        name: {"ContentType": "text/csv", "TrainingInputMode": "File", "S3DistributionType": "FullyReplicated",
+               "RecordWrapperType": "None"} for name in channels
+    }))
+    (config / "resourceconfig.json").write_text(json.dumps(
+        {"current_host": "algo-1", "current_instance_type": "ml.m5.large", "hosts": ["algo-1"],
+         "network_interface_name": "eth0"}))
+    for name, parts in channels.items():
+        folder = opt_ml / "input" / "data" / name
+        folder.mkdir(parents=True)
+        for number, part in enumerate(parts):
+            part.to_csv(folder / f"part-{number:04d}.csv", index=False)
+    return opt_ml
+
+
+def failure(opt_ml: Path, file: str = "failure") -> str:
+    path = opt_ml / "output" / file
+    assert path.is_file(), f"no {path}"
+    return path.read_text()
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
+    opt_ml = training_folder(tmp_path_factory.mktemp("train"))
+    return opt_ml, run_entrypoint(opt_ml, "train")
+
+
+def test_training_writes_the_served_model_and_the_reports(trained):
+    opt_ml, result = trained
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert not (opt_ml / "output" / "failure").exists()
+    from ml_on_aws.serving import load_model
+
+    model = load_model(opt_ml / "model")
+    rows = pd.read_csv(RAW / "credit_data_new.csv").head(5)
+    assert len(model.predict(rows.drop(columns=["Status"], errors="ignore"))) == 5
+    output = opt_ml / "output" / "data"
+    report = json.loads((output / "evaluation_report.json").read_text())
+    assert report["test"]["roc_auc"] > 0.6
+    assert (output / "reference_data.parquet").is_file()
+    assert (output / "validation" / "raw_data_validation.json").is_file()
+    # The hyperparameters reached the search: 2 candidates, 2 folds.
+    cv_results = pd.read_csv(output / "cv_results.csv")
+    assert len(cv_results) == 2
+    assert "split1_test_score" in cv_results.columns and "split2_test_score" not in cv_results.columns
+    # Both channel files were read: 1,200 rows, a fifth of them in the test split.
+    assert report["rows"]["test"] + report["rows"]["train"] == 1200
+
+
+def test_training_prints_metric_lines_for_the_documented_regexes(trained):
+    opt_ml, result = trained
+    saved = json.loads((opt_ml / "output" / "data" / "metrics.json").read_text())
+    for name in ("test_roc_auc", "train_roc_auc", "test_accuracy", "cv_best_mean_test_score"):
+        match = re.search(METRIC_REGEX.format(name=name), result.stdout)
+        assert match, f"no metric line for {name}"
+        assert float(match.group(1)) == pytest.approx(saved[name], rel=1e-6)
+
+
+def test_processing_scores_new_data_with_the_training_artifact(trained, tmp_path):
+    trained_opt_ml, _ = trained
+    opt_ml = tmp_path / "opt_ml"
+    model_input = opt_ml / "processing" / "input" / "model"
+    new_data = opt_ml / "processing" / "input" / "new_data"
+    model_input.mkdir(parents=True)
+    new_data.mkdir(parents=True)
+    with tarfile.open(model_input / "model.tar.gz", "w:gz") as tar:  # as SageMaker stores it in S3
+        for item in (trained_opt_ml / "model").iterdir():
+            tar.add(item, arcname=item.name)
+    pd.read_csv(RAW / "credit_data_new.csv").head(50).to_csv(new_data / "batch.csv", index=False)
+    (opt_ml / "config").mkdir()
+    (opt_ml / "config" / "processingjobconfig.json").write_text(json.dumps({
+        "ProcessingJobName": "score-batch",
+        "ProcessingInputs": [
+            {"InputName": "model", "S3Input": {"LocalPath": "/opt/ml/processing/input/model"}},
+            {"InputName": "new_data", "S3Input": {"LocalPath": "/opt/ml/processing/input/new_data"}},
+        ],
+    }))
+    result = run_entrypoint(opt_ml, "process", "inference")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    predictions = pd.read_csv(opt_ml / "processing" / "output" / "predictions" / "predictions.csv")
+    assert len(predictions) == 50
+    assert "prediction" in predictions.columns
+    assert (opt_ml / "processing" / "output" / "validation" / "new_data_validation.json").is_file()
+
+
+def test_missing_train_channel_fails_with_a_reason(tmp_path):
+    opt_ml = training_folder(tmp_path, channels={})
+    result = run_entrypoint(opt_ml, "train")
+    assert result.returncode == 1
+    reason = failure(opt_ml)
+    assert "'train' channel is missing" in reason and str(opt_ml / "input" / "data" / "train") in reason
+    assert not (opt_ml / "model" / "MLmodel").exists()
+
+
+@pytest.mark.parametrize(("hyperparameters", "expected"), [
+    ({"training.search.n_iter": "many"}, "'training.search.n_iter' = 'many' is not a valid int"),
+    ({"training.serch.n_iter": "3"}, "Unknown hyperparameter 'training.serch.n_iter'"),
+    ({"split.test_size": "1.5"}, "split.test_size"),
+])
+def test_bad_hyperparameter_fails_naming_it(tmp_path, hyperparameters, expected):
+    table = pd.read_csv(RAW / "credit_data.csv").head(300)
+    opt_ml = training_folder(tmp_path, hyperparameters=hyperparameters, channels={"train": [table]})
+    result = run_entrypoint(opt_ml, "train")
+    assert result.returncode == 1
+    assert expected in failure(opt_ml)
+
+
+def test_table_without_the_target_fails_naming_column_and_file(tmp_path):
+    table = pd.read_csv(RAW / "credit_data.csv").head(300).drop(columns=["Status"])
+    opt_ml = training_folder(tmp_path, channels={"train": [table]})
+    result = run_entrypoint(opt_ml, "train")
+    assert result.returncode == 1
+    reason = failure(opt_ml)
+    assert "Status" in reason and "input/data/train" in reason
+
+
+def test_parts_with_different_columns_fail_naming_the_file(tmp_path):
+    table = pd.read_csv(RAW / "credit_data.csv").head(300)
+    opt_ml = training_folder(tmp_path, channels={"train": [table.iloc[:150], table.iloc[150:].drop(columns=["Age"])]})
+    result = run_entrypoint(opt_ml, "train")
+    assert result.returncode == 1
+    reason = failure(opt_ml)
+    assert "part-0001.csv" in reason and "Age" in reason
+
+
+def test_processing_without_its_input_fails_naming_the_folder(tmp_path):
+    opt_ml = tmp_path / "opt_ml"
+    (opt_ml / "processing" / "input" / "new_data").mkdir(parents=True)
+    result = run_entrypoint(opt_ml, "process", "inference")
+    assert result.returncode == 1
+    message = failure(opt_ml, "message")
+    assert "'model'" in message and str(opt_ml / "processing" / "input" / "model") in message
+
+
+def test_processing_an_unknown_pipeline_lists_the_pipelines(tmp_path):
+    opt_ml = tmp_path / "opt_ml"
+    opt_ml.mkdir()
+    result = run_entrypoint(opt_ml, "process", "inferense")
+    assert result.returncode == 1
+    message = failure(opt_ml, "message")
+    assert "no pipeline named 'inferense'" in message and "inference" in message
