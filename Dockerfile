@@ -4,8 +4,8 @@
 # Without Docker Hub, make the base image first: docker/make-offline-base-image.sh
 ARG BASE_IMAGE=python:3.11-slim-bookworm
 
-# ---- build: the locked runtime dependencies, then the project, into /opt/venv ----------------
-FROM ${BASE_IMAGE} AS build
+# ---- deps: the locked runtime dependencies into /opt/venv, from the lock file alone ----------
+FROM ${BASE_IMAGE} AS deps
 ARG UV_VERSION=0.13.9
 # UV_NATIVE_TLS: trust the system CA store (needed behind a TLS-inspecting proxy, harmless elsewhere).
 ENV UV_NATIVE_TLS=1 \
@@ -18,15 +18,20 @@ ENV UV_NATIVE_TLS=1 \
     PIP_NO_CACHE_DIR=1
 RUN python3 -m pip install --quiet --root-user-action=ignore "uv==${UV_VERSION}"
 WORKDIR /src
-# Dependencies first, from the lock file alone: a code change does not reinstall them.
 COPY pyproject.toml uv.lock ./
 RUN uv sync --frozen --no-dev --no-install-project --compile-bytecode
 COPY docker/slim-venv.sh /usr/local/bin/slim-venv
 RUN slim-venv /opt/venv
-# Then the project itself, as a regular (non-editable) install.
+
+# ---- project: the package itself (non-editable); only its own files go on -------------------
+FROM deps AS project
 COPY README.md ./
 COPY src ./src
 RUN uv sync --frozen --no-dev --no-editable --compile-bytecode
+WORKDIR /opt/venv
+RUN mkdir /project \
+ && cp -a --parents lib/python3*/site-packages/ml_on_aws lib/python3*/site-packages/ml_on_aws-*.dist-info \
+          bin/ml-on-aws /project/
 
 # ---- runtime: the interpreter, the environment and the configuration, nothing else ----------
 FROM ${BASE_IMAGE}
@@ -38,6 +43,7 @@ ENV PATH=/opt/venv/bin:$PATH \
     DO_NOT_TRACK=1 \
     KEDRO_DISABLE_TELEMETRY=1 \
     MLFLOW_ENABLE_TELEMETRY=false \
+    GIT_PYTHON_REFRESH=quiet \
     ML_ON_AWS_PROJECT_DIR=/opt/program \
     ML_ON_AWS_OPT_ML=/opt/ml \
     ML_ON_AWS_HOST=0.0.0.0
@@ -46,7 +52,9 @@ ENV PATH=/opt/venv/bin:$PATH \
 RUN useradd --system --uid 1000 --home-dir /opt/program --shell /usr/sbin/nologin app \
  && mkdir -p /opt/ml/model /opt/ml/input/data /opt/ml/input/config /opt/ml/output/data /opt/program/src \
  && chown -R app /opt/ml
-COPY --from=build /opt/venv /opt/venv
+# Two layers: the dependencies (unchanged by a code change, so cached) and the project's files.
+COPY --from=deps /opt/venv /opt/venv
+COPY --from=project /project/ /opt/venv/
 WORKDIR /opt/program
 COPY pyproject.toml ./
 COPY conf ./conf

@@ -7,7 +7,7 @@ UV ?= $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup run test lint viz bench clean
+.PHONY: setup run test lint viz bench clean image
 
 $(UV):
 	python3 -m pip install --user --quiet "uv>=0.9"
@@ -32,3 +32,7 @@ bench: setup
 
 clean:
 	rm -rf data/0[2-8]_*/* mlflow.db mlartifacts build .viz
+
+# The SageMaker image (docs/container.md). Without Docker Hub: docker/make-offline-base-image.sh first.
+image:
+	docker build --network=host -t ml-on-aws .

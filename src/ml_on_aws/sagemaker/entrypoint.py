@@ -266,7 +266,7 @@ def check_processing_inputs(opt_ml: OptMl, config: dict[str, Any]) -> None:
 # ---- Kedro ---------------------------------------------------------------------------------
 
 class KedroProject:
-    """The installed project run from a scratch folder: relative dataset paths resolve there."""
+    """The installed project, run from a scratch folder (see :func:`kedro_project`)."""
 
     def __init__(self, project_dir: Path, env: str) -> None:
         self.project_dir = project_dir
@@ -312,10 +312,11 @@ class KedroProject:
 
 @contextlib.contextmanager
 def kedro_project(env: str) -> Iterator[KedroProject]:
-    """Run Kedro from a fresh scratch folder holding a link to the project's conf/.
+    """The project, seen from a fresh scratch folder that links to its pyproject.toml and conf/.
 
-    The scratch folder gets every dataset on a relative base path and the MLflow SQLite store,
-    so a job works in a read-only image and leaves nothing behind but its outputs.
+    Kedro resolves relative dataset paths against the project folder, so every dataset left on
+    its base path, and the MLflow SQLite store, land in the scratch folder: a job works in a
+    read-only image and leaves nothing behind but its outputs.
     """
     project_dir = Path(os.environ.get(PROJECT_DIR_ENV) or Path.cwd()).resolve()
     if not (project_dir / "pyproject.toml").is_file() or not (project_dir / "conf" / env).is_dir():
@@ -323,12 +324,14 @@ def kedro_project(env: str) -> Iterator[KedroProject]:
     scratch = Path(tempfile.mkdtemp(prefix="ml_on_aws_job_"))
     previous = Path.cwd()
     try:
-        (scratch / "conf").symlink_to(project_dir / "conf", target_is_directory=True)
+        for name in ("pyproject.toml", "conf"):
+            (scratch / name).symlink_to(project_dir / name)
+        (scratch / "src").mkdir()  # Kedro checks that the source folder exists; the package is installed
         os.chdir(scratch)
         from kedro.framework.startup import bootstrap_project
 
-        bootstrap_project(project_dir)
-        yield KedroProject(project_dir, env)
+        bootstrap_project(scratch)
+        yield KedroProject(scratch, env)
     finally:
         _end_mlflow_run()
         os.chdir(previous)

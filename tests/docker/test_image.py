@@ -1,0 +1,148 @@
+"""The image, built and run for real: train with a bind-mounted /opt/ml, a processing job with
+mounted input and output folders, and the endpoint (ping, CSV and JSON invocations, a bad
+request, SIGTERM). The tests start a Docker engine and make the base image when need be."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+import uuid
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from ml_on_aws.sagemaker.entrypoint import METRIC_REGEX
+from tests.conftest import PROJECT_ROOT
+from tests.sagemaker.test_entrypoint_contract import RAW, training_folder
+from tests.support.docker_engine import docker_build, ensure_base_image, ensure_docker
+
+pytestmark = [pytest.mark.docker, pytest.mark.slow, pytest.mark.timeout(3600)]
+
+
+@pytest.fixture(scope="session")
+def docker_env() -> dict[str, str]:
+    env = ensure_docker()
+    ensure_base_image()
+    return {**os.environ, **env}
+
+
+@pytest.fixture(scope="session")
+def image(docker_env) -> str:
+    """The project's image, built once per test session."""
+    tag = f"ml-on-aws:test-{uuid.uuid4().hex[:8]}"
+    docker_build(PROJECT_ROOT, tag, docker_env)
+    yield tag
+    subprocess.run(["docker", "image", "rm", "-f", tag], env=docker_env, capture_output=True)
+
+
+def docker(env: dict[str, str], *args: str, timeout: int = 900) -> subprocess.CompletedProcess:
+    return subprocess.run(["docker", *args], env=env, capture_output=True, text=True, timeout=timeout)
+
+
+def run_container(env: dict[str, str], image: str, mounts: dict[Path, str], *args: str) -> subprocess.CompletedProcess:
+    volumes = [flag for host, inside in mounts.items() for flag in ("-v", f"{host}:{inside}")]
+    return docker(env, "run", "--rm", "--network=host", *volumes, image, *args)
+
+
+@pytest.fixture(scope="session")
+def trained(docker_env, image, tmp_path_factory) -> tuple[Path, subprocess.CompletedProcess]:
+    opt_ml = training_folder(tmp_path_factory.mktemp("docker_train"))
+    return opt_ml, run_container(docker_env, image, {opt_ml: "/opt/ml"}, "train")
+
+
+def test_train_writes_model_reports_and_metrics(trained):
+    opt_ml, result = trained
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert (opt_ml / "model" / "MLmodel").is_file()
+    assert (opt_ml / "output" / "data" / "evaluation_report.json").is_file()
+    assert not (opt_ml / "output" / "failure").exists()
+    printed = re.search(METRIC_REGEX.format(name="test_roc_auc"), result.stdout)
+    assert printed, "no metric line for test_roc_auc on stdout"
+    saved = json.loads((opt_ml / "output" / "data" / "metrics.json").read_text())["test_roc_auc"]
+    assert float(printed.group(1)) == pytest.approx(saved)
+
+
+def test_train_without_data_writes_the_failure_file(docker_env, image, tmp_path):
+    opt_ml = training_folder(tmp_path, channels={})
+    result = run_container(docker_env, image, {opt_ml: "/opt/ml"}, "train")
+    assert result.returncode == 1
+    assert "'train' channel is missing" in (opt_ml / "output" / "failure").read_text()
+
+
+def test_processing_job_runs_the_drift_pipeline(docker_env, image, trained, tmp_path):
+    opt_ml, _ = trained
+    inputs, outputs = tmp_path / "input", tmp_path / "output"
+    (inputs / "reference_data").mkdir(parents=True)
+    (inputs / "new_data").mkdir()
+    outputs.mkdir()
+    shutil.copy(opt_ml / "output" / "data" / "reference_data.parquet", inputs / "reference_data")
+    batch = pd.read_csv(RAW / "credit_data_new.csv")
+    batch.to_csv(inputs / "new_data" / "batch.csv", index=False)
+    result = run_container(docker_env, image, {inputs: "/opt/ml/processing/input", outputs: "/opt/ml/processing/output"},
+                           "process", "drift")
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    report = json.loads((outputs / "drift" / "drift_report.json").read_text())
+    assert report["verdict"] in ("drift", "no drift")
+    assert set(report["columns"]) >= {"Age", "Income", "Home"}  # every feature column compared
+    signal = json.loads((outputs / "drift" / "retrain_signal.json").read_text())
+    assert signal["retrain"] in (0, 1) and signal["checked_columns"] == len(report["columns"])
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def request(url: str, body: bytes | None = None, content_type: str | None = None) -> tuple[int, bytes]:
+    headers = {"Content-Type": content_type} if content_type else {}
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, data=body, headers=headers), timeout=30) as answer:
+            return answer.status, answer.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+
+
+def test_serve_answers_ping_and_invocations_and_stops_on_sigterm(docker_env, image, trained):
+    opt_ml, _ = trained
+    port = free_port()
+    name = f"ml-on-aws-serve-{uuid.uuid4().hex[:8]}"
+    started = docker(docker_env, "run", "-d", "--name", name, "--network=host", "-e", f"SAGEMAKER_BIND_TO_PORT={port}",
+                     "-e", "SAGEMAKER_MODEL_SERVER_WORKERS=2", "-v", f"{opt_ml / 'model'}:/opt/ml/model:ro", image, "serve")
+    assert started.returncode == 0, started.stderr
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 300
+        status = None
+        while time.monotonic() < deadline and status != 200:
+            try:
+                status, _ = request(f"{base}/ping")
+            except (urllib.error.URLError, ConnectionError, TimeoutError):
+                time.sleep(1)
+        assert status == 200, docker(docker_env, "logs", name).stdout[-3000:]
+
+        rows = pd.read_csv(RAW / "credit_data_new.csv").head(3).drop(columns=["Status"], errors="ignore")
+        status, body = request(f"{base}/invocations", rows.to_csv(index=False).encode(), "text/csv")
+        assert status == 200, body
+        assert len(pd.read_csv(io.BytesIO(body))) == 3
+        status, body = request(f"{base}/invocations", rows.to_json(orient="records").encode(), "application/json")
+        assert status == 200, body
+        assert len(json.loads(body)["predictions"]) == 3
+        status, _ = request(f"{base}/invocations", b"{not json", "application/json")
+        assert 400 <= status < 500
+
+        stopped = docker(docker_env, "stop", "--time", "60", name)  # SIGTERM, SIGKILL only after 60 s
+        assert stopped.returncode == 0
+        exit_code = docker(docker_env, "inspect", "--format", "{{.State.ExitCode}}", name).stdout.strip()
+        assert exit_code == "0", docker(docker_env, "logs", name).stdout[-3000:]
+    finally:
+        docker(docker_env, "rm", "-f", name)
