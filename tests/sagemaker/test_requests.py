@@ -113,7 +113,7 @@ def test_processing_request_shards_the_data_and_gives_every_instance_the_model(c
 
 
 def test_processing_an_unconfigured_pipeline_names_the_configured_ones(config):
-    with pytest.raises(ConfigurationError, match=r"processing\.pipelines\.drift .*configured: inference"):
+    with pytest.raises(ConfigurationError, match=r"processing\.pipelines\.drift .*configured: data_validation, inference"):
         rq.processing_job_request(config, "drift", image_uri=IMAGE_URI, job_name="x", commit=COMMIT)
 
 

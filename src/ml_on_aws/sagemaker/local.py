@@ -37,6 +37,8 @@ from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from ml_on_aws.archives import extract_tar
+
 Echo = Callable[[str], None]
 CONTAINER_ML = PurePosixPath("/opt/ml")
 
@@ -379,8 +381,7 @@ class LocalRunner:
         with tempfile.TemporaryDirectory() as scratch:
             archive = Path(scratch) / "model.tar.gz"
             self.s3.download_file(bucket, key, str(archive))
-            with tarfile.open(archive) as tar:
-                tar.extractall(target, filter="data")
+            extract_tar(archive, target)
         _readable(target)
 
     def _upload_tar(self, folder: Path, uri: str) -> None:
