@@ -69,8 +69,10 @@ def test_mlflow_artifacts_go_to_the_bucket(monkeypatch):
     monkeypatch.setenv("ML_ON_AWS_PREFIX", PREFIX)
     from ml_on_aws import settings as project_settings
 
-    loader = OmegaConfigLoader(str(PROJECT_ROOT / "conf"), env="aws", **project_settings.CONFIG_LOADER_ARGS,
-                               config_patterns={"mlflow": ["mlflow*", "mlflow*/**"]})
+    args = dict(project_settings.CONFIG_LOADER_ARGS)
+    # kedro-mlflow adds this pattern when its hook runs; a bare loader needs it spelled out.
+    args["config_patterns"] = {**args.get("config_patterns", {}), "mlflow": ["mlflow*", "mlflow*/**"]}
+    loader = OmegaConfigLoader(str(PROJECT_ROOT / "conf"), env="aws", **args)
     location = loader["mlflow"]["tracking"]["experiment"]["create_experiment_kwargs"]["artifact_location"]
     assert location == f"s3://{BUCKET}/{PREFIX}/mlflow"
 
