@@ -6,16 +6,28 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from sklearn.pipeline import Pipeline
 
 
 def predict_frame(model: Any, features: pd.DataFrame) -> pd.DataFrame:
     """``prediction`` and, for classifiers, one ``proba_<class>`` column per class."""
-    out = {"prediction": model.predict(features)}
-    if hasattr(model, "predict_proba") and hasattr(model, "classes_"):
-        proba = model.predict_proba(features)
+    estimator, inputs = _final_step_inputs(model, features)
+    out = {"prediction": estimator.predict(inputs)}
+    if hasattr(estimator, "predict_proba") and hasattr(estimator, "classes_"):
+        proba = estimator.predict_proba(inputs)
         for index, label in enumerate(model.classes_):
             out[f"proba_{label}"] = proba[:, index]
     return pd.DataFrame(out, index=features.index)
+
+
+def _final_step_inputs(model: Any, features: pd.DataFrame) -> tuple[Any, Any]:
+    """The final estimator and its input: a pipeline's transforms run once, not per method.
+
+    Calling ``predict`` and ``predict_proba`` on the whole pipeline ran the preprocessing twice.
+    """
+    if isinstance(model, Pipeline) and len(model.steps) > 1:
+        return model.steps[-1][1], model[:-1].transform(features)
+    return model, features
 
 
 def predict_in_chunks(model: Any, features: pd.DataFrame, chunk_rows: int) -> pd.DataFrame:
