@@ -11,23 +11,25 @@ from sklearn.pipeline import Pipeline
 
 def predict_frame(model: Any, features: pd.DataFrame) -> pd.DataFrame:
     """``prediction`` and, for classifiers, one ``proba_<class>`` column per class."""
-    estimator, inputs = _final_step_inputs(model, features)
-    out = {"prediction": estimator.predict(inputs)}
-    if hasattr(estimator, "predict_proba") and hasattr(estimator, "classes_"):
-        proba = estimator.predict_proba(inputs)
+    predicted, proba = predict_with_proba(model, features)
+    out = {"prediction": predicted}
+    if proba is not None:
         for index, label in enumerate(model.classes_):
             out[f"proba_{label}"] = proba[:, index]
     return pd.DataFrame(out, index=features.index)
 
 
-def _final_step_inputs(model: Any, features: pd.DataFrame) -> tuple[Any, Any]:
-    """The final estimator and its input: a pipeline's transforms run once, not per method.
+def predict_with_proba(model: Any, features: pd.DataFrame) -> tuple[np.ndarray, np.ndarray | None]:
+    """Predictions and, for classifiers, class probabilities (columns in ``model.classes_`` order).
 
-    Calling ``predict`` and ``predict_proba`` on the whole pipeline ran the preprocessing twice.
+    A pipeline's transforms run once for both: calling ``predict`` and ``predict_proba`` on
+    the whole pipeline ran the preprocessing twice.
     """
+    estimator, inputs = model, features
     if isinstance(model, Pipeline) and len(model.steps) > 1:
-        return model.steps[-1][1], model[:-1].transform(features)
-    return model, features
+        estimator, inputs = model.steps[-1][1], model[:-1].transform(features)
+    proba = estimator.predict_proba(inputs) if hasattr(estimator, "predict_proba") and hasattr(estimator, "classes_") else None
+    return estimator.predict(inputs), proba
 
 
 def predict_in_chunks(model: Any, features: pd.DataFrame, chunk_rows: int) -> pd.DataFrame:
