@@ -2,7 +2,7 @@
 
     python benchmarks/run.py               # tiny, 100k and 1M rows (~15 min on 2 cores)
     python benchmarks/run.py --with-10m    # adds 10M rows (long: one repetition per side)
-    python benchmarks/run.py --sizes 100k  # a quick look
+    python benchmarks/run.py --sizes 100k --repeats 1  # a quick look
 
 For each size it generates the data (``scale_data.py``, into ``benchmarks/data/``), makes a
 throwaway copy of the project whose raw files point at it, and measures as child processes:
@@ -24,6 +24,7 @@ import os
 import platform
 import resource
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -226,6 +227,7 @@ def bench_size(label: str, rows: int, repeats: int) -> dict:
     data = scale_data.dataset(rows)
     project = make_project(label, data)
     logs = WORK / "logs" / label
+    shutil.rmtree(logs, ignore_errors=True)
     base_dir = WORK / f"baseline_{label}"
     shutil.rmtree(base_dir, ignore_errors=True)
     result = {"rows": rows, "new_rows": max(rows // 5, 1)}
@@ -446,9 +448,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--with-10m", action="store_true", help="also benchmark 10M rows (long)")
     parser.add_argument("--sizes", nargs="+", choices=list(SIZES), help="only these sizes")
+    parser.add_argument("--repeats", type=int, help="full runs per side for every size (default: per-size table)")
     parser.add_argument("--name", help="results file name (default: 'default', or 'with-10m')")
     parser.add_argument("--readme-only", action="store_true", help="re-render the README from results/*.json")
     args = parser.parse_args()
+    # `kill PID` stops the run in progress too (measure() kills the child tree on the way out).
+    signal.signal(signal.SIGTERM, _interrupt)
     if args.readme_only:
         write_readme()
         return
@@ -457,15 +462,19 @@ def main() -> None:
     results: dict = {"machine": machine(), "bench_params": BENCH_PARAMS,
                      "started_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
     for size in sizes:
-        results[size] = (bench_cold_start(REPEATS["tiny"]) if size == "tiny"
-                         else bench_size(size, SIZES[size], REPEATS[size]))
-        _save(results, name)  # keep what is measured even if a later size fails
-    results["scaling"] = scaling(results)
-    results["targets"] = targets(results)
-    results["finished_at"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-    _save(results, name)
-    write_readme()
+        repeats = args.repeats or REPEATS[size]
+        results[size] = bench_cold_start(repeats) if size == "tiny" else bench_size(size, SIZES[size], repeats)
+        # Keep and show what is measured even if a later size fails or is stopped.
+        results["scaling"] = scaling(results)
+        results["targets"] = targets(results)
+        results["finished_at"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+        _save(results, name)
+        write_readme()
     print(json.dumps(results["targets"], indent=2))
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
 
 
 def _save(results: dict, name: str) -> None:
