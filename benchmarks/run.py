@@ -292,26 +292,31 @@ def scaling(results: dict) -> dict:
     sizes = [s for s in ("100k", "1m", "10m") if s in results]
     tiny = results.get("tiny", {}).get("pipelines", {})
 
-    def non_fit(size: str, key: str, net: bool = False) -> float:
+    def non_fit(size: str, key: str, net: bool = False) -> float | None:
         total = 0.0
         for name, figures in results[size]["pipelines"].items():
             if name == TRAINING_PIPELINE:
                 continue
-            value = figures["project"][key]
+            value = figures["project"].get(key)
+            if value is None:  # a failed pipeline: no figure for this size
+                return None
             if net and name in tiny:
-                value -= tiny[name]["project"][key]
+                value -= tiny[name]["project"].get(key, 0.0)
             total += value
-        return total
+        return round(total, 3)
+
+    def non_fit_peak(size: str) -> float | None:
+        peaks = [f["project"].get("peak_rss_mib") for n, f in results[size]["pipelines"].items()
+                 if n != TRAINING_PIPELINE]
+        return None if None in peaks or not peaks else max(peaks)
 
     rows = [results[s]["rows"] for s in sizes]
     points = {
         s: {
             "rows": results[s]["rows"],
-            "wall_s_without_fit": round(non_fit(s, "wall_s"), 3),
-            "net_wall_s_without_fit": round(non_fit(s, "wall_s", net=True), 3),
-            "peak_rss_mib_without_fit": max(
-                f["project"]["peak_rss_mib"] for n, f in results[s]["pipelines"].items() if n != TRAINING_PIPELINE
-            ),
+            "wall_s_without_fit": non_fit(s, "wall_s"),
+            "net_wall_s_without_fit": non_fit(s, "wall_s", net=True),
+            "peak_rss_mib_without_fit": non_fit_peak(s),
             "fit_wall_s": results[s]["pipelines"].get(TRAINING_PIPELINE, {}).get("project", {}).get("wall_s"),
             "full_run_wall_s": results[s]["full_run"]["project"].get("wall_s"),
             "full_run_peak_rss_mib": results[s]["full_run"]["project"].get("peak_rss_mib"),

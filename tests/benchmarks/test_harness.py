@@ -60,3 +60,22 @@ def test_ratios_only_when_both_sides_succeeded():
 def test_targets_report_unmeasured_as_unknown_not_met():
     checks = {t["target"]: t for t in run.targets({})}
     assert all(t["met"] is None for t in checks.values())
+
+
+def _size(rows: int, seconds_per_row: float, fit_seconds: float) -> dict:
+    def figures(wall: float) -> dict:
+        return {"project": {"ok": True, "wall_s": wall, "cpu_s": wall, "peak_rss_mib": rows / 1e4}}
+
+    return {
+        "rows": rows,
+        "full_run": figures(rows * seconds_per_row + fit_seconds),
+        "pipelines": {"feature_engineering": figures(rows * seconds_per_row), "training": figures(fit_seconds)},
+    }
+
+
+def test_scaling_leaves_the_fit_out_of_the_time_exponent():
+    results = {"100k": _size(100_000, 1e-5, 5.0), "1m": _size(1_000_000, 1e-5, 500.0)}
+    scale = run.scaling(results)
+    assert scale["time_exponent_without_fit"] == pytest.approx(1.0, abs=1e-3)
+    assert scale["fit_time_exponent"] == pytest.approx(2.0, abs=1e-3)
+    assert scale["memory_exponent_without_fit"] == pytest.approx(1.0, abs=1e-3)
