@@ -455,12 +455,17 @@ def main() -> None:
     parser.add_argument("--sizes", nargs="+", choices=list(SIZES), help="only these sizes")
     parser.add_argument("--repeats", type=int, help="full runs per side for every size (default: per-size table)")
     parser.add_argument("--name", help="results file name (default: 'default', or 'with-10m')")
+    parser.add_argument("--merge", nargs="+", metavar="NAME",
+                        help="combine sizes of earlier results files (e.g. runs done in parallel) into --name")
     parser.add_argument("--readme-only", action="store_true", help="re-render the README from results/*.json")
     args = parser.parse_args()
     # `kill PID` stops the run in progress too (measure() kills the child tree on the way out).
     signal.signal(signal.SIGTERM, _interrupt)
     if args.readme_only:
         write_readme()
+        return
+    if args.merge:
+        merge(args.merge, args.name or "merged")
         return
     sizes = args.sizes or ["tiny", "100k", "1m", *(["10m"] if args.with_10m else [])]
     name = args.name or ("with-10m" if "10m" in sizes else "default")
@@ -476,6 +481,24 @@ def main() -> None:
         _save(results, name)
         write_readme()
     print(json.dumps(results["targets"], indent=2))
+
+
+def merge(names: list[str], name: str) -> None:
+    """One results file from the sizes of several; machine and timing of each part are kept."""
+    parts = {part: json.loads((RESULTS / f"{part}.json").read_text()) for part in names}
+    results: dict = {"merged_from": {part: {k: r.get(k) for k in ("machine", "started_at", "finished_at")}
+                                     for part, r in parts.items()}}
+    for part in parts.values():
+        results.update({size: part[size] for size in SIZES if size in part})
+        results.setdefault("machine", part["machine"])
+        results.setdefault("bench_params", part["bench_params"])
+    results["scaling"] = scaling(results)
+    results["targets"] = targets(results)
+    results["finished_at"] = max(r["finished_at"] for r in parts.values())
+    _save(results, name)
+    for part in names:
+        (RESULTS / f"{part}.json").unlink()
+    write_readme()
 
 
 def _interrupt(signum: int, frame: object) -> None:

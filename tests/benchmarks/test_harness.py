@@ -79,3 +79,18 @@ def test_scaling_leaves_the_fit_out_of_the_time_exponent():
     assert scale["time_exponent_without_fit"] == pytest.approx(1.0, abs=1e-3)
     assert scale["fit_time_exponent"] == pytest.approx(2.0, abs=1e-3)
     assert scale["memory_exponent_without_fit"] == pytest.approx(1.0, abs=1e-3)
+
+
+def test_merge_combines_sizes_measured_in_separate_runs(tmp_path, monkeypatch):
+    import json
+
+    monkeypatch.setattr(run, "RESULTS", tmp_path)
+    monkeypatch.setattr(run, "write_readme", lambda: None)
+    common = {"machine": {"cpu_count_logical": 2}, "bench_params": "x=1", "started_at": "a", "finished_at": "b"}
+    (tmp_path / "large.json").write_text(json.dumps({**common, "1m": _size(1_000_000, 1e-5, 50.0)}))
+    (tmp_path / "small.json").write_text(json.dumps({**common, "100k": _size(100_000, 1e-5, 5.0)}))
+    run.merge(["large", "small"], "default")
+    merged = json.loads((tmp_path / "default.json").read_text())
+    assert {"100k", "1m"} <= merged.keys()
+    assert merged["scaling"]["time_exponent_without_fit"] == pytest.approx(1.0, abs=1e-3)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["default.json"]
