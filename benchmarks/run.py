@@ -496,7 +496,7 @@ def merge(names: list[str], name: str) -> None:
     results["targets"] = targets(results)
     results["finished_at"] = max(r["finished_at"] for r in parts.values())
     _save(results, name)
-    for part in names:
+    for part in set(names) - {name}:
         (RESULTS / f"{part}.json").unlink()
     write_readme()
 

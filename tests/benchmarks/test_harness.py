@@ -87,9 +87,9 @@ def test_merge_combines_sizes_measured_in_separate_runs(tmp_path, monkeypatch):
     monkeypatch.setattr(run, "RESULTS", tmp_path)
     monkeypatch.setattr(run, "write_readme", lambda: None)
     common = {"machine": {"cpu_count_logical": 2}, "bench_params": "x=1", "started_at": "a", "finished_at": "b"}
-    (tmp_path / "large.json").write_text(json.dumps({**common, "1m": _size(1_000_000, 1e-5, 50.0)}))
+    (tmp_path / "default.json").write_text(json.dumps({**common, "1m": _size(1_000_000, 1e-5, 50.0)}))
     (tmp_path / "small.json").write_text(json.dumps({**common, "100k": _size(100_000, 1e-5, 5.0)}))
-    run.merge(["large", "small"], "default")
+    run.merge(["default", "small"], "default")
     merged = json.loads((tmp_path / "default.json").read_text())
     assert {"100k", "1m"} <= merged.keys()
     assert merged["scaling"]["time_exponent_without_fit"] == pytest.approx(1.0, abs=1e-3)
