@@ -29,6 +29,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -222,7 +223,8 @@ def registered_pipelines(project: Path) -> list[str]:
 # Benchmarks
 
 
-def bench_size(label: str, rows: int, repeats: int) -> dict:
+def bench_size(label: str, rows: int, repeats: int, result: dict, checkpoint: Callable[[], None]) -> dict:
+    """Fill ``result`` for one size, calling ``checkpoint`` after each measurement (a stopped run keeps them)."""
     print(f"[{label}] generating data ({rows} rows)", flush=True)
     data = scale_data.dataset(rows)
     project = make_project(label, data)
@@ -230,22 +232,25 @@ def bench_size(label: str, rows: int, repeats: int) -> dict:
     shutil.rmtree(logs, ignore_errors=True)
     base_dir = WORK / f"baseline_{label}"
     shutil.rmtree(base_dir, ignore_errors=True)
-    result = {"rows": rows, "new_rows": max(rows // 5, 1)}
+    result.update(rows=rows, new_rows=max(rows // 5, 1))
 
     print(f"[{label}] full run x{repeats} per side", flush=True)
     result["full_run"] = paired(kedro_run(), baseline_run(data, base_dir), project, logs / "full", repeats)
+    checkpoint()
 
     print(f"[{label}] each pipeline once per side", flush=True)
-    per_pipeline = {}
+    per_pipeline = result["pipelines"] = {}
     for name in registered_pipelines(project):
         baseline = baseline_run(data, base_dir, name) if name in BASELINE_STAGES else None
         figures = paired(kedro_run(name), baseline, project, logs / name, 1)
         per_pipeline[name] = {**figures, "rows_per_s": round(rows / figures["project"]["wall_s"], 1)
                               if figures["project"].get("ok") else None}
-    result["pipelines"] = per_pipeline
+        checkpoint()
 
     print(f"[{label}] batch inference probe", flush=True)
     result["batch_inference"] = inference_probe(project, data["new"])
+    result["complete"] = True
+    checkpoint()
     return result
 
 
@@ -263,9 +268,9 @@ def inference_probe(project: Path, new_data: Path) -> dict | None:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def bench_cold_start(repeats: int) -> dict:
+def bench_cold_start(repeats: int, out: dict, checkpoint: Callable[[], None]) -> dict:
     """A full run on tiny data (startup and imports dominate) and ``kedro --help``."""
-    out = bench_size("tiny", SIZES["tiny"], repeats)
+    bench_size("tiny", SIZES["tiny"], repeats, out, checkpoint)
     project = WORK / "project_tiny"
     logs = WORK / "logs" / "tiny"
     bare_imports = [PYTHON, "-c", "import pandas, sklearn.ensemble, sklearn.model_selection"]
@@ -289,8 +294,8 @@ def scaling(results: dict) -> dict:
     ``net`` subtracts the tiny-data time of each pipeline (process start, imports, fixed
     work such as the capped learning curve), so a constant does not flatten the slope.
     """
-    sizes = [s for s in ("100k", "1m", "10m") if s in results]
-    tiny = results.get("tiny", {}).get("pipelines", {})
+    sizes = [s for s in ("100k", "1m", "10m") if results.get(s, {}).get("complete")]
+    tiny = results["tiny"]["pipelines"] if results.get("tiny", {}).get("complete") else {}
 
     def non_fit(size: str, key: str, net: bool = False) -> float | None:
         total = 0.0
@@ -345,14 +350,14 @@ def scaling(results: dict) -> dict:
 
 def targets(results: dict) -> list[dict]:
     def ratio(size: str, key: str) -> float | None:
-        return results.get(size, {}).get("full_run", {}).get("ratio", {}).get(key)
+        return (results.get(size, {}).get("full_run", {}).get("ratio") or {}).get(key)
 
     checks = [
         ("full kedro run wall at 1M rows", ratio("1m", "wall_s"), "<=", 1.15),
         ("full kedro run peak RSS at 1M rows", ratio("1m", "peak_rss_mib"), "<=", 1.3),
         ("cold kedro run on tiny data vs baseline imports+fit", ratio("tiny", "wall_s"), "<=", 2.0),
     ]
-    if "10m" in results:
+    if "full_run" in results.get("10m", {}):
         scale = results.get("scaling", {})
         checks.append(("10M rows complete (peak RSS GiB, 24 GiB machine)",
                        results["10m"]["full_run"]["project"].get("peak_rss_mib", 0) / 1024
@@ -392,8 +397,8 @@ def markdown(results: dict) -> str:
         if size not in results:
             continue
         entry = results[size]
-        rows = [("full run", entry["full_run"], None)]
-        rows += [(f"pipeline `{n}`", f, f.get("rows_per_s")) for n, f in entry["pipelines"].items()]
+        rows = [("full run", entry["full_run"], None)] if "full_run" in entry else []
+        rows += [(f"pipeline `{n}`", f, f.get("rows_per_s")) for n, f in entry.get("pipelines", {}).items()]
         if "kedro_help" in entry:
             rows.append(("`kedro --help` vs bare imports", entry["kedro_help"], None))
         for what, figures, per_s in rows:
@@ -471,15 +476,23 @@ def main() -> None:
     name = args.name or ("with-10m" if "10m" in sizes else "default")
     results: dict = {"machine": machine(), "bench_params": BENCH_PARAMS,
                      "started_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
-    for size in sizes:
-        repeats = args.repeats or REPEATS[size]
-        results[size] = bench_cold_start(repeats) if size == "tiny" else bench_size(size, SIZES[size], repeats)
-        # Keep and show what is measured even if a later size fails or is stopped.
+
+    def checkpoint() -> None:
+        """Keep and show what is measured so far, should a later step fail or be stopped."""
         results["scaling"] = scaling(results)
         results["targets"] = targets(results)
         results["finished_at"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         _save(results, name)
         write_readme()
+
+    for size in sizes:
+        repeats = args.repeats or REPEATS[size]
+        results[size] = {}
+        if size == "tiny":
+            bench_cold_start(repeats, results[size], checkpoint)
+        else:
+            bench_size(size, SIZES[size], repeats, results[size], checkpoint)
+    checkpoint()
     print(json.dumps(results["targets"], indent=2))
 
 

@@ -67,6 +67,7 @@ def _size(rows: int, seconds_per_row: float, fit_seconds: float) -> dict:
         return {"project": {"ok": True, "wall_s": wall, "cpu_s": wall, "peak_rss_mib": rows / 1e4}}
 
     return {
+        "complete": True,
         "rows": rows,
         "full_run": figures(rows * seconds_per_row + fit_seconds),
         "pipelines": {"feature_engineering": figures(rows * seconds_per_row), "training": figures(fit_seconds)},
