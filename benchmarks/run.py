@@ -383,7 +383,7 @@ def markdown(results: dict) -> str:
     lines = [
         f"Run {results['finished_at']} on {m['cpu_count_logical']} logical cores ({m['cpu_model']}), "
         f"{m['memory_gib']} GiB; commit `{m['git_commit'][:10]}`; load average at start "
-        f"{m['load_average_at_start']}. Search overrides (both sides): `{results['bench_params']}`.",
+        f"{m['load_average_at_start']}, at finish {results.get('load_average_at_finish', '?')}. Search overrides (both sides): `{results['bench_params']}`.",
         "",
         "| target | value | limit | met |",
         "|---|---|---|---|",
@@ -482,6 +482,7 @@ def main() -> None:
         results["scaling"] = scaling(results)
         results["targets"] = targets(results)
         results["finished_at"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+        results["load_average_at_finish"] = [round(x, 2) for x in os.getloadavg()]
         _save(results, name)
         write_readme()
 
