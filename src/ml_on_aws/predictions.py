@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 import numpy as np
@@ -23,13 +24,38 @@ def predict_with_proba(model: Any, features: pd.DataFrame) -> tuple[np.ndarray, 
     """Predictions and, for classifiers, class probabilities (columns in ``model.classes_`` order).
 
     A pipeline's transforms run once for both: calling ``predict`` and ``predict_proba`` on
-    the whole pipeline ran the preprocessing twice.
+    the whole pipeline ran the preprocessing twice. For estimators whose ``predict`` is by
+    definition the most probable class, the prediction is read off the probabilities instead
+    of running the model a second time.
     """
     estimator, inputs = model, features
     if isinstance(model, Pipeline) and len(model.steps) > 1:
         estimator, inputs = model.steps[-1][1], model[:-1].transform(features)
-    proba = estimator.predict_proba(inputs) if hasattr(estimator, "predict_proba") and hasattr(estimator, "classes_") else None
+    if not (hasattr(estimator, "predict_proba") and hasattr(estimator, "classes_")):
+        return estimator.predict(inputs), None
+    proba = estimator.predict_proba(inputs)
+    if type(estimator) in _predict_is_argmax_of_proba():
+        return estimator.classes_.take(np.argmax(proba, axis=1)), proba
     return estimator.predict(inputs), proba
+
+
+@cache
+def _predict_is_argmax_of_proba() -> frozenset[type]:
+    """Classes whose scikit-learn ``predict`` is ``classes_[argmax(predict_proba)]``, exactly.
+
+    Exact types only: a subclass may override ``predict``. Others (e.g. ``SVC``, whose
+    probabilities are calibrated separately from its decisions) are asked both questions.
+    tests/test_predictions.py checks each class still behaves so after an upgrade.
+    """
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.ensemble import (
+        ExtraTreesClassifier,
+        HistGradientBoostingClassifier,
+        RandomForestClassifier,
+    )
+
+    return frozenset({HistGradientBoostingClassifier, RandomForestClassifier, ExtraTreesClassifier,
+                      CalibratedClassifierCV})
 
 
 def predict_in_chunks(model: Any, features: pd.DataFrame, chunk_rows: int) -> pd.DataFrame:
