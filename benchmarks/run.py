@@ -390,7 +390,8 @@ def markdown(results: dict) -> str:
     ]
     for t in results["targets"]:
         met = "n/a" if t["met"] is None else ("yes" if t["met"] else "**no**")
-        lines.append(f"| {t['target']} | {t['value']} | {t['limit']} | {met} |")
+        value = "not measured" if t["value"] is None else t["value"]
+        lines.append(f"| {t['target']} | {value} | {t['limit']} | {met} |")
     lines += ["", "| size | what | runs | wall s (project / baseline / ratio) | CPU s | peak RSS MiB | rows/s |",
               "|---|---|---|---|---|---|---|"]
     for size in ("tiny", "100k", "1m", "10m"):
