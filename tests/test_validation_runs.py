@@ -175,4 +175,5 @@ def test_a_missing_suite_says_how_to_make_one(project):
     result = run_kedro(project, "run", "--pipeline", "data_validation")
     output = " ".join(_output(result).split())
     assert result.returncode != 0
-    assert "No expectation suite at" in output and "kedro validation init-suite --dataset raw_data" in output
+    assert "'expectation_suite': no file at" in output and "conf/base/expectations/raw_data.yml" in output
+    assert "Make it with: kedro validation init-suite --dataset raw_data" in output

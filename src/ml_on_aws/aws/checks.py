@@ -10,7 +10,7 @@ the bucket, key, endpoint and the variable to change.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -110,8 +110,11 @@ def check_s3_datasets(catalog: Any, names: Iterable[str]) -> None:
         check_bucket(bucket, used_by)
 
 
-def check_inputs_exist(catalog: Any, names: Iterable[str]) -> None:
-    """Raise S3AccessError (FileNotFoundError for local files) naming every missing input."""
+def check_inputs_exist(catalog: Any, names: Iterable[str], how_to_create: Mapping[str, str] | None = None) -> None:
+    """Raise S3AccessError (FileNotFoundError for local files) naming every missing input.
+
+    ``how_to_create`` maps an input's name to the command that makes it, added to its line.
+    """
     missing = [
         (name, dataset) for name, dataset in catalog_datasets(catalog, sorted(names))
         if getattr(dataset, "_filepath", None) is not None and not dataset.exists()
@@ -124,7 +127,8 @@ def check_inputs_exist(catalog: Any, names: Iterable[str]) -> None:
         remote = remote or location is not None
         where = (f"no object with key '{location.key}' in bucket '{location.bucket}' ({location.uri})"
                  if location else f"no file at {dataset._filepath}")
-        lines.append(f"  - '{name}': {where}")
+        hint = (how_to_create or {}).get(name)
+        lines.append(f"  - '{name}': {where}" + (f". Make it with: {hint}" if hint else ""))
     message = "The pipeline's inputs are missing, so nothing was run:\n" + "\n".join(lines)
     if remote:
         raise S3AccessError(message + "\nUpload the bundled data with `kedro data upload --env aws`, "

@@ -8,6 +8,7 @@ from typing import Any
 from kedro.framework.hooks import hook_impl
 
 from ml_on_aws.aws.checks import check_inputs_exist, check_s3_datasets, explain_failure
+from ml_on_aws.hooks import HOW_TO_CREATE_INPUTS
 
 logger = logging.getLogger(__name__)
 
@@ -27,7 +28,7 @@ class S3Hooks:
     def before_pipeline_run(self, run_params: dict[str, Any], pipeline: Any, catalog: Any) -> None:
         self._catalog, self._versioned_saves = catalog, []
         check_s3_datasets(catalog, pipeline.datasets())
-        check_inputs_exist(catalog, pipeline.inputs())
+        check_inputs_exist(catalog, pipeline.inputs(), HOW_TO_CREATE_INPUTS)
 
     # Before, not after: a save can reach storage and still fail (e.g. Kedro's version lookup
     # right after the write), so count every versioned save the run started.
