@@ -133,12 +133,14 @@ def test_processing_scores_new_data_with_the_training_artifact(trained, tmp_path
             {"InputName": "new_data", "S3Input": {"LocalPath": "/opt/ml/processing/input/new_data"}},
         ],
     }))
+    # The second of two instances: its outputs carry its name, so they do not overwrite the first's.
+    (opt_ml / "config" / "resourceconfig.json").write_text(json.dumps({"current_host": "algo-2", "hosts": ["algo-1", "algo-2"]}))
     result = run_entrypoint(opt_ml, "process", "inference")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    predictions = pd.read_csv(opt_ml / "processing" / "output" / "predictions" / "predictions.csv")
+    predictions = pd.read_csv(opt_ml / "processing" / "output" / "predictions" / "predictions-algo-2.csv")
     assert len(predictions) == 50
     assert "prediction" in predictions.columns
-    assert (opt_ml / "processing" / "output" / "validation" / "new_data_validation.json").is_file()
+    assert (opt_ml / "processing" / "output" / "validation" / "new_data_validation-algo-2.json").is_file()
 
 
 def test_missing_train_channel_fails_with_a_reason(tmp_path):

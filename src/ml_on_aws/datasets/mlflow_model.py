@@ -133,15 +133,14 @@ class MlflowSklearnModelDataset(AbstractDataset[None, Any]):
         self.metadata = metadata
 
     def load(self) -> Any:
-        import tarfile
-
+        from ml_on_aws.archives import extract_tar
         from ml_on_aws.mlflow_models import load_sklearn_model
 
         archives = sorted(self._filepath.glob("*.tar.gz")) if self._filepath.is_dir() else []
         if self._filepath.is_file() or (archives and not (self._filepath / "MLmodel").exists()):
             archive = self._filepath if self._filepath.is_file() else archives[0]
-            with tempfile.TemporaryDirectory() as folder, tarfile.open(archive) as tar:
-                tar.extractall(folder, filter="data")
+            with tempfile.TemporaryDirectory() as folder:
+                extract_tar(archive, folder)
                 return load_sklearn_model(folder)
         return load_sklearn_model(self._filepath)
 

@@ -1,0 +1,91 @@
+"""Copy the pipeline's input files from one environment's catalog to another's (e.g. to S3).
+
+``kedro data upload`` uses it so that a user can try ``kedro run --env aws`` right after setting
+the bucket and prefix: the bundled raw data goes where conf/aws/catalog.yml expects it. The files
+are copied byte for byte, so the format (CSV, Parquet, ...) stays what the catalog says.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from kedro.config import MissingConfigException
+from kedro.framework.project import pipelines, settings
+from kedro.io.core import get_filepath_str
+
+from ml_on_aws.aws.checks import catalog_datasets, check_s3_datasets
+
+
+@dataclass(frozen=True)
+class Transfer:
+    dataset: str
+    source: str
+    target: str
+    copied: bool  # False: the target existed and was kept
+
+
+def load_catalog(project_path: Path, env: str) -> Any:
+    """The data catalog of ``env`` as Kedro builds it, without starting a session or hooks."""
+    loader = settings.CONFIG_LOADER_CLASS(
+        conf_source=str(project_path / settings.CONF_SOURCE), env=env, **settings.CONFIG_LOADER_ARGS
+    )
+    try:
+        credentials = loader["credentials"]
+    except MissingConfigException:  # no credentials files: the AWS chain provides them
+        credentials = {}
+    return settings.DATA_CATALOG_CLASS.from_config(loader["catalog"], credentials)
+
+
+def upload_inputs(
+    project_path: Path,
+    env: str = "aws",
+    source_env: str = "local",
+    pipeline_name: str = "__default__",
+    overwrite: bool = False,
+) -> list[Transfer]:
+    """Copy each input file of ``source_env`` to where ``env`` reads it; keep existing targets."""
+    source_catalog = load_catalog(project_path, source_env)
+    target_catalog = load_catalog(project_path, env)
+    # What the pipeline reads but does not produce: what must exist before a run.
+    inputs = sorted(pipelines[pipeline_name].inputs())
+    # Only files the target environment keeps remotely: the model registry (MLflow) and
+    # configuration read from conf/ (the expectation suite) are not data to upload.
+    names = [
+        name for name, dataset in catalog_datasets(target_catalog, inputs)
+        if name in source_catalog and _is_remote_file(dataset)
+    ]
+    check_s3_datasets(target_catalog, names)
+    transfers = []
+    for name in names:
+        source, target = source_catalog[name], target_catalog[name]
+        source_path, target_path = _path(source, name, source_env), _path(target, name, env)
+        if source._protocol != "file":
+            raise ValueError(f"Dataset '{name}' of environment '{source_env}' is not a local file ({source_path}).")
+        local = Path(source_path) if Path(source_path).is_absolute() else project_path / source_path
+        if not local.exists():
+            raise FileNotFoundError(f"Dataset '{name}': no file {local} to upload (environment '{source_env}').")
+        target_uri = _uri(target, target_path)
+        if target.exists() and not overwrite:
+            transfers.append(Transfer(name, str(local), target_uri, copied=False))
+            continue
+        target._fs.put_file(str(local), target_path)
+        transfers.append(Transfer(name, str(local), target_uri, copied=True))
+    return transfers
+
+
+def _is_remote_file(dataset: Any) -> bool:
+    return getattr(dataset, "_filepath", None) is not None and getattr(dataset, "_protocol", "file") != "file"
+
+
+def _path(dataset: Any, name: str, env: str) -> str:
+    if getattr(dataset, "_filepath", None) is None:
+        raise ValueError(f"Dataset '{name}' of environment '{env}' is not stored in a file.")
+    if getattr(dataset, "_version", None) is not None:
+        raise ValueError(f"Dataset '{name}' of environment '{env}' is versioned; inputs to upload are not.")
+    return get_filepath_str(dataset._filepath, dataset._protocol)
+
+
+def _uri(dataset: Any, path: str) -> str:
+    return path if dataset._protocol == "file" else f"{dataset._protocol}://{path}"

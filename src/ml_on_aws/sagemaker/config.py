@@ -1,0 +1,331 @@
+"""Typed view of ``conf/<env>/sagemaker.yml``: everything a SageMaker job needs, checked up front.
+
+The launcher parses the file with :func:`load` before it creates a single AWS client, so a
+missing role, an instance type SageMaker does not offer or an S3 location in another form
+fails with the key that is wrong instead of a ``ValidationException`` minutes later.
+Instance types are checked against the enumerations of botocore's SageMaker service model
+(one list per kind of job), so the list follows the installed botocore, not a copy of it.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from pathlib import Path
+from typing import Annotated, Any, ClassVar, Literal, TypeVar
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from ml_on_aws.config import ConfigurationError
+
+Parsed = TypeVar("Parsed", bound=BaseModel)
+
+# The file (without extension) that holds this configuration in every environment.
+CONFIG_NAME = "sagemaker"
+
+_S3_URI = re.compile(r"^s3://(?P<bucket>[^/]+)(?:/(?P<key>.*))?$")
+# S3 bucket naming rules (lower case, digits, dots and hyphens, 3 to 63 characters).
+_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+# botocore's RoleArn pattern, anchored.
+_ROLE_ARN = re.compile(r"^arn:aws[a-z\-]*:iam::\d{12}:role/?[a-zA-Z_0-9+=,.@\-_/]+$")
+_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
+
+
+def _s3_uri(value: str) -> str:
+    match = _S3_URI.match(value)
+    if not match:
+        raise ValueError(f"must be an S3 location of the form s3://bucket/prefix, got {value!r}")
+    bucket = match["bucket"]
+    if not _BUCKET.match(bucket):
+        hint = " (is the bucket's environment variable set?)" if bucket in {"None", "null", ""} else ""
+        raise ValueError(f"{bucket!r} is not a valid S3 bucket name{hint}")
+    return value
+
+
+def _role_arn(value: str) -> str:
+    if not _ROLE_ARN.match(value):
+        raise ValueError(f"must be an IAM role ARN (arn:aws:iam::<account>:role/<name>), got {value!r}")
+    return value
+
+
+def _region(value: str) -> str:
+    if not _REGION.match(value):
+        raise ValueError(f"must be an AWS region such as eu-west-1, got {value!r}")
+    return value
+
+
+S3Uri = Annotated[str, AfterValidator(_s3_uri)]
+RoleArn = Annotated[str, AfterValidator(_role_arn)]
+Region = Annotated[str, AfterValidator(_region)]
+
+
+@cache
+def instance_types(kind: str) -> frozenset[str]:
+    """The ``ml.*`` instance types SageMaker accepts for ``kind`` (``Training``, ``Processing``,
+    ``Transform`` or ``ProductionVariant``), read from botocore's service model."""
+    import botocore.session
+
+    model = botocore.session.get_session().get_service_model("sagemaker")
+    return frozenset(model.shape_for(f"{kind}InstanceType").enum)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class _Resources(_Strict):
+    """Instances that run one job."""
+
+    # Which botocore enumeration lists the valid instance types for this kind of job.
+    instance_kind: ClassVar[str] = "Training"
+
+    instance_type: str
+    instance_count: int = Field(default=1, ge=1, le=100)
+    volume_size_gb: int = Field(default=30, ge=1, le=16384)
+    max_runtime_seconds: int = Field(default=86_400, ge=1, le=28 * 86_400)
+
+    @field_validator("instance_type")
+    @classmethod
+    def _known_instance_type(cls, value: str) -> str:
+        known = instance_types(cls.instance_kind)
+        if value not in known:
+            families = sorted({t.rsplit(".", 1)[0] for t in known})
+            raise ValueError(
+                f"{value!r} is not a SageMaker {cls.instance_kind} instance type "
+                f"(known families: {', '.join(families[:10])}, ...)"
+            )
+        return value
+
+
+class ImageConfig(_Strict):
+    """Which image the jobs run, and how ``push-image`` builds and names it."""
+
+    uri: str | None = Field(
+        default=None,
+        description="The full image URI. None: <registry>/<repository>:<tag> as push-image pushed it.",
+    )
+    repository: str = Field(default="ml-on-aws", pattern=r"^[a-z0-9]+(?:[._/-][a-z0-9]+)*$")
+    tag: str | None = Field(default=None, description="None: the git commit of the working tree.")
+    moving_tag: str | None = Field(default=None, description="Also push this tag (e.g. latest). ECR repositories with immutable tags refuse it.")
+    registry: str | None = Field(
+        default=None, description="host[:port] of any OCI registry. None: the account's ECR registry."
+    )
+    use_ecr: bool = Field(default=True, description="Create the repository and log in through ECR's API.")
+    build_options: list[str] = Field(default_factory=list, description="Extra `docker build` options, e.g. --network=host.")
+    account_id: str | None = Field(default=None, pattern=r"^\d{12}$", description="ECR registry account; None: the role's account.")
+    dockerfile: str = "Dockerfile"
+    context: str = "."
+    platform: str = "linux/amd64"
+    scan_on_push: bool = True
+    immutable_tags: bool = True
+
+
+class MetricDefinition(_Strict):
+    """A metric SageMaker reads from the job's log with a regular expression."""
+
+    name: str = Field(min_length=1, max_length=255)
+    regex: str = Field(min_length=1, max_length=500)
+
+    @model_validator(mode="after")
+    def _one_group(self) -> MetricDefinition:
+        try:
+            groups = re.compile(self.regex).groups
+        except re.error as exc:
+            raise ValueError(f"regex {self.regex!r} does not compile: {exc}") from None
+        if groups != 1:
+            raise ValueError(f"regex {self.regex!r} must capture the value in exactly one group")
+        return self
+
+
+def metric_definition(item: str | dict[str, Any]) -> dict[str, Any]:
+    """A bare metric name means the ``name=value`` line the container prints for it."""
+    if isinstance(item, str):
+        return {"name": item, "regex": rf"\b{re.escape(item)}=([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?|nan)"}
+    return item
+
+
+class TrainingChannel(_Strict):
+    s3_uri: S3Uri
+    distribution: Literal["FullyReplicated", "ShardedByS3Key"] = "FullyReplicated"
+    content_type: str | None = None
+
+
+class TrainingJobConfig(_Resources):
+    channels: dict[str, TrainingChannel] = Field(min_length=1)
+    output_s3_uri: S3Uri
+    hyperparameters: dict[str, str | int | float | bool] = Field(default_factory=dict)
+    metric_definitions: list[MetricDefinition] = Field(default_factory=list, max_length=40)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _expand_metric_names(cls, data: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("metric_definitions"), list):
+            data = {**data, "metric_definitions": [metric_definition(m) for m in data["metric_definitions"]]}
+        return data
+
+
+class ProcessingInput(_Strict):
+    s3_uri: S3Uri
+    local_path: str | None = Field(default=None, description="None: /opt/ml/processing/input/<name>.")
+    distribution: Literal["FullyReplicated", "ShardedByS3Key"] = "FullyReplicated"
+
+
+class ProcessingOutput(_Strict):
+    s3_uri: S3Uri
+    local_path: str | None = Field(default=None, description="None: /opt/ml/processing/output/<name>.")
+
+
+class ProcessingJobConfig(_Resources):
+    instance_kind: ClassVar[str] = "Processing"
+
+    inputs: dict[str, ProcessingInput] = Field(default_factory=dict)
+    outputs: dict[str, ProcessingOutput] = Field(default_factory=dict)
+    arguments: list[str] = Field(default_factory=list, description="Appended after the pipeline name.")
+    model_input: str | None = Field(
+        default=None,
+        description="Name of an extra input carrying the model.tar.gz to use (see `model`); None: no model.",
+    )
+
+
+class ProcessingConfig(_Strict):
+    entrypoint: list[str] = Field(min_length=1, description="The container command; the pipeline name follows it.")
+    pipelines: dict[str, ProcessingJobConfig] = Field(default_factory=dict)
+
+
+class TransformJobConfig(_Resources):
+    instance_kind: ClassVar[str] = "Transform"
+
+    input_s3_uri: S3Uri
+    output_s3_uri: S3Uri
+    content_type: str = "text/csv"
+    accept: str = "text/csv"
+    split_type: Literal["None", "Line", "RecordIO", "TFRecord"] = "Line"
+    batch_strategy: Literal["MultiRecord", "SingleRecord"] = "MultiRecord"
+    max_payload_mb: int = Field(default=6, ge=0, le=100)
+    max_concurrent_transforms: int = Field(default=1, ge=0)
+    # CSV with a header row: the first line of each file carries the column names.
+    join_source: Literal["None", "Input"] = "None"
+
+
+class EndpointConfig(_Resources):
+    instance_kind: ClassVar[str] = "ProductionVariant"
+
+    name: str = Field(pattern=r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
+    variant_name: str = "AllTraffic"
+
+
+class ModelSource(_Strict):
+    s3_uri: S3Uri | None = Field(
+        default=None, description="model.tar.gz to deploy; None: the newest under training.output_s3_uri."
+    )
+
+
+class KmsConfig(_Strict):
+    volume_key_id: str | None = None
+    output_key_id: str | None = None
+
+
+class VpcConfig(_Strict):
+    subnets: list[str] = Field(min_length=1)
+    security_group_ids: list[str] = Field(min_length=1)
+
+
+class LocalConfig(_Strict):
+    """How ``--local`` runs containers on this machine."""
+
+    docker_options: list[str] = Field(default_factory=list, description="Extra `docker run` options, e.g. --network=host.")
+    port: int = Field(default=8080, ge=1, le=65535, description="Host port of `deploy --local`.")
+    workdir: str | None = Field(default=None, description="Keep each job's /opt/ml folders here; None: temporary.")
+
+
+class SageMakerConfig(_Strict):
+    """The whole ``sagemaker.yml``."""
+
+    region: Region
+    role_arn: RoleArn
+    name_prefix: str = Field(default="ml-on-aws", pattern=r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,30}$")
+    image: ImageConfig = ImageConfig()
+    training: TrainingJobConfig
+    processing: ProcessingConfig
+    transform: TransformJobConfig | None = None
+    endpoint: EndpointConfig | None = None
+    model: ModelSource = ModelSource()
+    environment: dict[str, str] = Field(default_factory=dict)
+    tags: dict[str, str] = Field(default_factory=dict)
+    network_isolation: bool = False
+    kms: KmsConfig = KmsConfig()
+    vpc: VpcConfig | None = None
+    local: LocalConfig = LocalConfig()
+
+
+def parse_config(raw: dict[str, Any], source: str = f"conf/<env>/{CONFIG_NAME}.yml") -> SageMakerConfig:
+    """Validate the SageMaker configuration or raise :class:`ConfigurationError` naming every bad key."""
+    return _validate(SageMakerConfig, raw, source)
+
+
+def _validate(model: type[Parsed], raw: dict[str, Any], source: str) -> Parsed:
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        problems = "".join(f"\n  - {_key(err['loc'])}: {_message(err)}" for err in exc.errors())
+        raise ConfigurationError(f"Invalid SageMaker configuration in {source}:{problems}") from None
+
+
+def _key(location: tuple[Any, ...]) -> str:
+    return ".".join(str(part) for part in location) or "<file>"
+
+
+def _message(error: dict[str, Any]) -> str:
+    if error["type"] == "missing":
+        return "is required"
+    if error["type"] in {"string_type", "model_type"} and error.get("input") is None:
+        return "is required (it is empty; is its environment variable set?)"
+    return error["msg"].removeprefix("Value error, ")
+
+
+def read(project_path: Path, env: str) -> dict[str, Any]:
+    """``sagemaker*.yml`` of ``env`` merged over ``base`` by the project's config loader."""
+    from kedro.framework.project import settings
+
+    conf_source = project_path / settings.CONF_SOURCE
+    loader = settings.CONFIG_LOADER_CLASS(conf_source=str(conf_source), env=env, **settings.CONFIG_LOADER_ARGS)
+    try:
+        return loader[CONFIG_NAME]
+    except KeyError:
+        raise ConfigurationError(f"No {CONFIG_NAME}.yml in {conf_source}/base or {conf_source}/{env}.") from None
+    except Exception as exc:  # OmegaConf interpolation errors name the key in their message.
+        cause: BaseException | None = exc
+        while cause is not None and not isinstance(cause, ConfigurationError):
+            cause = cause.__cause__ or cause.__context__
+        reason = cause or exc
+        raise ConfigurationError(f"Cannot read {_source(env)}: {reason}") from None
+
+
+def load(project_path: Path, env: str) -> SageMakerConfig:
+    """The validated configuration of ``env``."""
+    return parse_config(read(project_path, env), source=_source(env))
+
+
+class PushSettings(BaseModel):
+    """The part of the file ``push-image`` reads: it needs no role nor S3 locations."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    region: Region | None = None
+    image: ImageConfig = ImageConfig()
+
+
+def load_push_settings(project_path: Path, env: str) -> PushSettings:
+    return _validate(PushSettings, read(project_path, env), _source(env))
+
+
+def _source(env: str) -> str:
+    return f"conf/{{base,{env}}}/{CONFIG_NAME}.yml"

@@ -1,0 +1,355 @@
+"""Submit the project's SageMaker jobs with boto3, follow them, and report how they ended.
+
+Every command builds its request with :mod:`.requests` from the validated configuration,
+then either sends it to SageMaker or hands it to the local runner (:mod:`.local`), which
+answers with the same ``describe_*`` shape. Following a job uses botocore's waiters for the
+end states and prints status transitions and the job's CloudWatch log lines meanwhile.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from botocore.exceptions import ClientError, WaiterError
+
+from ml_on_aws.config import ConfigurationError
+from ml_on_aws.sagemaker import requests as rq
+from ml_on_aws.sagemaker.config import SageMakerConfig
+from ml_on_aws.sagemaker.image import pushed_image_uri
+
+Echo = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class JobKind:
+    """How one kind of SageMaker resource is created, described, awaited and logged."""
+
+    label: str
+    create: str
+    describe: str
+    name_key: str
+    status_key: str
+    waiter: str
+    log_group: str
+    success: tuple[str, ...] = ("Completed",)
+
+    def log_location(self, name: str) -> tuple[str, str]:
+        """CloudWatch log group and stream prefix of the resource ``name``."""
+        if self.label == "endpoint":
+            return f"{self.log_group}/{name}", ""
+        return self.log_group, f"{name}/"
+
+
+TRAINING = JobKind(
+    "training job", "create_training_job", "describe_training_job", "TrainingJobName",
+    "TrainingJobStatus", "training_job_completed_or_stopped", "/aws/sagemaker/TrainingJobs",
+)
+PROCESSING = JobKind(
+    "processing job", "create_processing_job", "describe_processing_job", "ProcessingJobName",
+    "ProcessingJobStatus", "processing_job_completed_or_stopped", "/aws/sagemaker/ProcessingJobs",
+)
+TRANSFORM = JobKind(
+    "transform job", "create_transform_job", "describe_transform_job", "TransformJobName",
+    "TransformJobStatus", "transform_job_completed_or_stopped", "/aws/sagemaker/TransformJobs",
+)
+ENDPOINT = JobKind(
+    "endpoint", "create_endpoint", "describe_endpoint", "EndpointName",
+    "EndpointStatus", "endpoint_in_service", "/aws/sagemaker/Endpoints", success=("InService",),
+)
+
+
+def git_commit(project_path: Path) -> str:
+    """The commit the working tree is at, ``-dirty`` appended when it has uncommitted changes.
+
+    Outside a git checkout (a copied project, a Lambda) ``ML_ON_AWS_GIT_COMMIT`` names it.
+    """
+    import os
+
+    def git(*args: str) -> str:
+        return subprocess.run(
+            ["git", *args], cwd=project_path, capture_output=True, text=True, check=True
+        ).stdout.strip()
+
+    try:
+        commit = git("rev-parse", "--short=12", "HEAD")
+        dirty = bool(git("status", "--porcelain", "--untracked-files=no"))
+    except (OSError, subprocess.CalledProcessError):
+        return os.environ.get("ML_ON_AWS_GIT_COMMIT", "unversioned")
+    return f"{commit}-dirty" if dirty else commit
+
+
+def resolve_image_uri(config: SageMakerConfig, project_path: Path, commit: str) -> str:
+    """``image.uri`` when set, else the image ``push-image`` pushed for this very commit."""
+    if config.image.uri:
+        return config.image.uri
+    pushed = pushed_image_uri(project_path, commit)
+    if pushed is None:
+        raise ConfigurationError(
+            f"image.uri: not set, and no image of commit {commit} has been pushed; "
+            "run `kedro sagemaker push-image` first (or set image.uri / ML_ON_AWS_IMAGE_URI)."
+        )
+    return pushed
+
+
+@dataclass
+class LogTail:
+    """Prints the CloudWatch log lines of a job that it has not printed yet."""
+
+    logs: Any
+    group: str
+    stream_prefix: str
+    start_ms: int = 0
+    seen: set[str] = field(default_factory=set)
+
+    def lines(self) -> list[str]:
+        request: dict[str, Any] = {"logGroupName": self.group, "startTime": self.start_ms, "interleaved": True}
+        if self.stream_prefix:
+            request["logStreamNamePrefix"] = self.stream_prefix
+        new: list[str] = []
+        try:
+            for page in self.logs.get_paginator("filter_log_events").paginate(**request):
+                for event in page.get("events", []):
+                    if event["eventId"] in self.seen:
+                        continue
+                    self.seen.add(event["eventId"])
+                    self.start_ms = max(self.start_ms, event["timestamp"])
+                    new.append(f"[{event['logStreamName']}] {event['message'].rstrip()}")
+        except ClientError as exc:
+            # The log group appears only once the first instance starts.
+            if exc.response["Error"]["Code"] != "ResourceNotFoundException":
+                raise
+        return new
+
+
+def follow(
+    client: Any,
+    kind: JobKind,
+    name: str,
+    echo: Echo,
+    logs: Any = None,
+    poll_seconds: float = 30.0,
+    sleep: Callable[[float], None] = time.sleep,
+) -> dict[str, Any]:
+    """Wait for ``name`` to end with botocore's waiter for ``kind``, printing each new status
+    (and secondary status) and new log lines; return the last ``describe_*`` response."""
+    waiter = client.get_waiter(kind.waiter)
+    tail = LogTail(logs, *kind.log_location(name)) if logs is not None else None
+    shown: list[str] = []
+    while True:
+        try:
+            waiter.wait(**{kind.name_key: name}, WaiterConfig={"Delay": 1, "MaxAttempts": 1})
+            finished = True
+        except WaiterError as exc:
+            finished = exc.kwargs.get("reason") != "Max attempts exceeded"
+        description = getattr(client, kind.describe)(**{kind.name_key: name})
+        for status in _statuses(kind, description):
+            if status not in shown:
+                shown.append(status)
+                echo(f"{name}: {status}")
+        for line in tail.lines() if tail else []:
+            echo(line)
+        if finished:
+            return description
+        sleep(poll_seconds)
+
+
+def _statuses(kind: JobKind, description: dict[str, Any]) -> list[str]:
+    transitions = [
+        f"{t['Status']}" + (f" ({t['StatusMessage']})" if t.get("StatusMessage") else "")
+        for t in description.get("SecondaryStatusTransitions", [])
+    ]
+    return [*transitions, description[kind.status_key]]
+
+
+def outcome(kind: JobKind, description: dict[str, Any]) -> tuple[bool, list[str]]:
+    """Whether the job succeeded, and the lines that say how it ended: status, failure
+    reason, final metrics and where its results are."""
+    status = description[kind.status_key]
+    name = description.get(kind.name_key, "")
+    lines = [f"{kind.label} {name}: {status}"]
+    if description.get("FailureReason"):
+        lines.append(f"FailureReason: {description['FailureReason']}")
+    for metric in description.get("FinalMetricDataList", []):
+        lines.append(f"metric {metric['MetricName']} = {metric['Value']:g}")
+    artifacts = description.get("ModelArtifacts", {}).get("S3ModelArtifacts")
+    if artifacts and status in kind.success:
+        lines.append(f"model: {artifacts}")
+    for output in description.get("ProcessingOutputConfig", {}).get("Outputs", []):
+        lines.append(f"output {output['OutputName']}: {output['S3Output']['S3Uri']}")
+    if description.get("TransformOutput"):
+        lines.append(f"output: {description['TransformOutput']['S3OutputPath']}")
+    return status in kind.success, lines
+
+
+def newest_model(s3: Any, output_s3_uri: str) -> str:
+    """The newest ``model.tar.gz`` a training job wrote under ``output_s3_uri``."""
+    bucket, _, prefix = output_s3_uri.removeprefix("s3://").partition("/")
+    prefix = prefix.rstrip("/") + "/" if prefix else ""
+    newest: dict[str, Any] | None = None
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        for item in page.get("Contents", []):
+            if item["Key"].endswith("/output/model.tar.gz") and (
+                newest is None or item["LastModified"] > newest["LastModified"]
+            ):
+                newest = item
+    if newest is None:
+        raise ConfigurationError(
+            f"model.s3_uri: not set, and no trained model.tar.gz under training.output_s3_uri "
+            f"({output_s3_uri}); run `kedro sagemaker train` first."
+        )
+    return f"s3://{bucket}/{newest['Key']}"
+
+
+class Launcher:
+    """Runs the commands of ``kedro sagemaker`` on SageMaker, or locally with ``local=True``."""
+
+    def __init__(
+        self,
+        config: SageMakerConfig,
+        project_path: Path,
+        echo: Echo,
+        *,
+        local: bool = False,
+        session: Any = None,
+        poll_seconds: float = 30.0,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        import boto3
+
+        self.config = config
+        self.project_path = project_path
+        self.echo = echo
+        self.local = local
+        self.poll_seconds = poll_seconds
+        self.clock = clock
+        # Everything that can fail without AWS is decided before the first client exists.
+        self.commit = git_commit(project_path)
+        self.image_uri = resolve_image_uri(config, project_path, self.commit)
+        self.session = session or boto3.Session(region_name=config.region)
+
+    def client(self, service: str) -> Any:
+        return self.session.client(service)
+
+    def _name(self, kind: str) -> str:
+        return rq.job_name(self.config.name_prefix, kind, self.commit, self.clock())
+
+    def _model_data_url(self) -> str:
+        return self.config.model.s3_uri or newest_model(self.client("s3"), self.config.training.output_s3_uri)
+
+    def train(self, wait: bool) -> bool:
+        request = rq.training_job_request(
+            self.config, image_uri=self.image_uri, job_name=self._name("train"), commit=self.commit
+        )
+        return self._run(TRAINING, request, wait)
+
+    def process(self, pipeline: str, wait: bool) -> bool:
+        job = rq.processing_job(self.config, pipeline)
+        request = rq.processing_job_request(
+            self.config,
+            pipeline,
+            image_uri=self.image_uri,
+            job_name=self._name(pipeline),
+            commit=self.commit,
+            model_data_url=self._model_data_url() if job.model_input else None,
+        )
+        return self._run(PROCESSING, request, wait)
+
+    def transform(self, wait: bool) -> bool:
+        model = self._model_request(self._name("model"))
+        request = rq.transform_job_request(
+            self.config, job_name=self._name("transform"), model_name=model["ModelName"], commit=self.commit
+        )
+        if self.local:
+            return self._finish(TRANSFORM, self._local_runner().transform(model, request))
+        self._create_model(model)
+        return self._run(TRANSFORM, request, wait)
+
+    def deploy(self, wait: bool) -> bool:
+        model = self._model_request(self._name("model"))
+        if self.local:
+            return self._local_runner().serve(model, wait=wait)
+        self._create_model(model)
+        config_name = self._name("endpoint-config")
+        sagemaker = self.client("sagemaker")
+        sagemaker.create_endpoint_config(
+            **rq.endpoint_config_request(
+                self.config, config_name=config_name, model_name=model["ModelName"], commit=self.commit
+            )
+        )
+        endpoint = rq.endpoint_request(
+            self.config, config_name=config_name, commit=self.commit, exists=self._endpoint_exists(sagemaker)
+        )
+        if "Tags" in endpoint:
+            sagemaker.create_endpoint(**endpoint)
+            self.echo(f"Creating endpoint {endpoint['EndpointName']} with {config_name}")
+        else:
+            sagemaker.update_endpoint(**endpoint)
+            self.echo(f"Updating endpoint {endpoint['EndpointName']} to {config_name}")
+        return self._report(ENDPOINT, endpoint["EndpointName"], wait)
+
+    def _endpoint_exists(self, sagemaker: Any) -> bool:
+        assert self.config.endpoint is not None
+        try:
+            sagemaker.describe_endpoint(EndpointName=self.config.endpoint.name)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] in {"ValidationException", "ResourceNotFound"}:
+                return False
+            raise
+        return True
+
+    def _model_request(self, model_name: str) -> dict[str, Any]:
+        return rq.model_request(
+            self.config,
+            model_name=model_name,
+            image_uri=self.image_uri,
+            model_data_url=self._model_data_url(),
+            commit=self.commit,
+        )
+
+    def _create_model(self, request: dict[str, Any]) -> None:
+        self.client("sagemaker").create_model(**request)
+        self.echo(f"Created model {request['ModelName']} from {request['PrimaryContainer']['ModelDataUrl']}")
+
+    def _local_runner(self) -> Any:
+        from ml_on_aws.sagemaker.local import LocalRunner
+
+        local = self.config.local
+        return LocalRunner(
+            self.client("s3"),
+            self.echo,
+            docker_options=local.docker_options,
+            port=local.port,
+            workdir=Path(local.workdir) if local.workdir else None,
+        )
+
+    def _run(self, kind: JobKind, request: dict[str, Any], wait: bool) -> bool:
+        name = request[kind.name_key]
+        if self.local:
+            description = self._local_runner().run(kind.create, request)
+            return self._finish(kind, description)
+        getattr(self.client("sagemaker"), kind.create)(**request)
+        self.echo(f"Submitted {kind.label} {name} (image {self.image_uri})")
+        return self._report(kind, name, wait)
+
+    def _report(self, kind: JobKind, name: str, wait: bool) -> bool:
+        sagemaker = self.client("sagemaker")
+        if not wait:
+            status = getattr(sagemaker, kind.describe)(**{kind.name_key: name})[kind.status_key]
+            self.echo(f"{kind.label} {name}: {status} (not waiting; add --wait to follow it)")
+            return True
+        description = follow(
+            sagemaker, kind, name, self.echo, logs=self.client("logs"), poll_seconds=self.poll_seconds
+        )
+        return self._finish(kind, description)
+
+    def _finish(self, kind: JobKind, description: dict[str, Any]) -> bool:
+        succeeded, lines = outcome(kind, description)
+        for line in lines:
+            self.echo(line)
+        return succeeded

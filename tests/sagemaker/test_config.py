@@ -1,0 +1,88 @@
+"""The schema of sagemaker.yml: the shipped files parse, and every mistake names its key."""
+
+from __future__ import annotations
+
+import copy
+import re
+
+import pytest
+
+from ml_on_aws.config import ConfigurationError
+from ml_on_aws.sagemaker.config import instance_types, load, parse_config, read
+
+from .conftest import BUCKET, ROLE_ARN, ROOT
+
+
+@pytest.fixture
+def raw(aws: str) -> dict:
+    """conf/base + conf/aws sagemaker.yml with the variables of a real account set."""
+    return read(ROOT, "aws")
+
+
+def test_shipped_aws_configuration_parses_with_the_variables_set(raw):
+    config = parse_config(raw)
+    assert config.role_arn == ROLE_ARN
+    assert config.region == "eu-west-1"
+    assert config.training.channels["train"].s3_uri.startswith(f"s3://{BUCKET}/project/")
+    assert config.training.output_s3_uri == f"s3://{BUCKET}/project/sagemaker/training"
+    inference = config.processing.pipelines["inference"]
+    assert inference.inputs["new_data"].distribution == "ShardedByS3Key"
+
+
+def test_a_metric_name_becomes_a_regex_matching_the_line_the_container_prints(raw):
+    definitions = {m.name: m.regex for m in parse_config(raw).training.metric_definitions}
+    match = re.search(definitions["test_roc_auc"], "2026-11-28 INFO test_roc_auc=0.8464")
+    assert match and match.group(1) == "0.8464"
+    assert re.search(definitions["test_rmse"], "test_rmse=1.5e+04").group(1) == "1.5e+04"
+    # A metric whose name ends another one's must not pick up the other's value.
+    assert re.search(definitions["test_f1"], "test_macro_f1=0.7") is None
+
+
+def test_without_the_account_variables_the_error_names_each_missing_key(aws, monkeypatch):
+    for variable in ("AWS_REGION", "ML_ON_AWS_SAGEMAKER_ROLE_ARN"):
+        monkeypatch.delenv(variable)
+    with pytest.raises(ConfigurationError) as error:
+        load(ROOT, "aws")
+    message = str(error.value)
+    assert "role_arn: is required" in message
+    assert "region: is required" in message
+
+
+def test_without_the_bucket_variable_the_error_names_it(aws, monkeypatch):
+    monkeypatch.delenv("ML_ON_AWS_BUCKET")
+    with pytest.raises(ConfigurationError, match=r"sagemaker\.yml: Environment variable ML_ON_AWS_BUCKET is not set"):
+        load(ROOT, "aws")
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "key"),
+    [
+        (("role_arn",), "MlOnAwsSageMaker", "role_arn"),
+        (("region",), "Ireland", "region"),
+        (("training", "instance_type"), "ml.m5.huge", "training.instance_type"),
+        (("training", "instance_count"), 0, "training.instance_count"),
+        (("training", "output_s3_uri"), f"https://{BUCKET}.s3.amazonaws.com/models", "training.output_s3_uri"),
+        (("training", "channels", "train", "s3_uri"), f"{BUCKET}/data", "training.channels.train.s3_uri"),
+        (("processing", "pipelines", "inference", "instance_type"), "m5.xlarge", "processing.pipelines.inference.instance_type"),
+        (("endpoint", "instance_type"), "ml.p9.large", "endpoint.instance_type"),
+        (("transform", "output_s3_uri"), "s3://Upper_Case/x", "transform.output_s3_uri"),
+        (("training", "metric_definitions"), [{"name": "auc", "regex": "auc=[0-9.]+"}], "training.metric_definitions.0"),
+        (("training", "unknown_key"), 1, "training.unknown_key"),
+    ],
+)
+def test_a_wrong_value_is_reported_with_its_key(raw, path, value, key):
+    broken = copy.deepcopy(raw)
+    node = broken
+    for part in path[:-1]:
+        node = node[part]
+    node[path[-1]] = value
+    with pytest.raises(ConfigurationError, match=re.escape(key) + ":"):
+        parse_config(broken)
+
+
+def test_instance_types_come_from_botocore_per_kind_of_job():
+    assert "ml.m5.xlarge" in instance_types("Training")
+    assert "ml.t3.medium" in instance_types("Processing")
+    # Burstable instances host endpoints but do not train.
+    assert "ml.t2.medium" in instance_types("ProductionVariant")
+    assert "ml.t2.medium" not in instance_types("Training")

@@ -1,0 +1,229 @@
+"""`kedro sagemaker train|process|deploy` against moto's server, and the checks made before any call.
+
+moto validates nothing about containers and reports every job Completed at once: these tests
+check what the launcher sends and how it reports, not a run (tests/sagemaker/test_local.py
+runs the containers).
+"""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import tarfile
+import time
+from types import SimpleNamespace
+
+import boto3
+import pytest
+from click.testing import CliRunner
+
+from ml_on_aws.sagemaker import requests as rq
+from ml_on_aws.sagemaker.cli import sagemaker as sagemaker_cli
+from ml_on_aws.sagemaker.config import load
+from ml_on_aws.sagemaker.image import record_push
+from ml_on_aws.sagemaker.launcher import TRAINING, LogTail, follow, outcome
+
+from ..conftest import run_kedro
+from .conftest import BUCKET, IMAGE_URI, REGION, ROLE_ARN
+
+TRAINING_OUTPUT = f"s3://{BUCKET}/project/sagemaker/training"
+
+
+def kedro_sagemaker(project, *args: str):
+    """``kedro sagemaker ARGS`` in ``project``, in this process (the boto3 clients use moto)."""
+    return CliRunner().invoke(sagemaker_cli, list(args), obj=SimpleNamespace(project_path=project))
+
+
+@pytest.fixture
+def client(aws):
+    return boto3.client("sagemaker", region_name=REGION)
+
+
+@pytest.fixture
+def bucket(aws):
+    s3 = boto3.client("s3", region_name=REGION)
+    s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
+    return s3
+
+
+def _model_archive() -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        info = tarfile.TarInfo("model.pkl")
+        tar.addfile(info, io.BytesIO(b""))
+    return buffer.getvalue()
+
+
+def test_train_submits_the_configured_job_and_reports_how_it_ended(project, client):
+    subprocess.run(["git", "init", "-q"], cwd=project, check=True)
+    subprocess.run(["git", "-c", "user.email=t@t", "-c", "user.name=t", "commit", "-qm", "x", "--allow-empty"],
+                   cwd=project, check=True)
+    commit = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=project, capture_output=True,
+                            text=True, check=True).stdout.strip()
+
+    result = kedro_sagemaker(project, "train", "--wait")
+
+    assert result.exit_code == 0, result.output
+    [summary] = client.list_training_jobs()["TrainingJobSummaries"]
+    name = summary["TrainingJobName"]
+    assert name.startswith(f"ml-on-aws-train-{commit[:7]}-")
+    job = client.describe_training_job(TrainingJobName=name)
+    assert job["AlgorithmSpecification"]["TrainingImage"] == IMAGE_URI
+    assert job["RoleArn"] == ROLE_ARN
+    assert [c["ChannelName"] for c in job["InputDataConfig"]] == ["train"]
+    assert f"Submitted training job {name}" in result.output
+    assert f"training job {name}: Completed" in result.output
+
+
+def test_without_wait_the_command_returns_after_submitting(project, client):
+    result = kedro_sagemaker(project, "train")
+    assert result.exit_code == 0, result.output
+    assert "not waiting; add --wait" in result.output
+
+
+def test_process_runs_the_pipeline_on_the_newest_trained_model(project, client, bucket):
+    for job in ("ml-on-aws-train-old", "ml-on-aws-train-new"):
+        bucket.put_object(Bucket=BUCKET, Key=f"project/sagemaker/training/{job}/output/model.tar.gz", Body=_model_archive())
+
+    result = kedro_sagemaker(project, "process", "inference", "--wait")
+
+    assert result.exit_code == 0, result.output
+    [summary] = client.list_processing_jobs()["ProcessingJobSummaries"]
+    job = client.describe_processing_job(ProcessingJobName=summary["ProcessingJobName"])
+    assert job["AppSpecification"]["ContainerArguments"] == ["inference"]
+    inputs = {i["InputName"]: i["S3Input"]["S3Uri"] for i in job["ProcessingInputs"]}
+    assert inputs["model"] == f"{TRAINING_OUTPUT}/ml-on-aws-train-new/output/model.tar.gz"
+    assert "output predictions: s3://" in result.output
+
+
+def test_process_without_a_trained_model_says_to_train_first(project, client, bucket):
+    result = kedro_sagemaker(project, "process", "inference")
+    assert result.exit_code != 0
+    assert "no trained model.tar.gz under training.output_s3_uri" in result.output
+    assert client.list_processing_jobs()["ProcessingJobSummaries"] == []
+
+
+def test_deploy_creates_model_endpoint_config_and_endpoint(project, client, bucket):
+    key = "project/sagemaker/training/ml-on-aws-train-1/output/model.tar.gz"
+    bucket.put_object(Bucket=BUCKET, Key=key, Body=_model_archive())
+
+    result = kedro_sagemaker(project, "deploy", "--wait")
+
+    assert result.exit_code == 0, result.output
+    endpoint = client.describe_endpoint(EndpointName="ml-on-aws")
+    assert endpoint["EndpointStatus"] == "InService"
+    [variant] = client.describe_endpoint_config(EndpointConfigName=endpoint["EndpointConfigName"])["ProductionVariants"]
+    model = client.describe_model(ModelName=variant["ModelName"])
+    assert model["PrimaryContainer"] == {"Image": IMAGE_URI, "ModelDataUrl": f"s3://{BUCKET}/{key}",
+                                         "Environment": load(project, "aws").environment}
+    assert "endpoint ml-on-aws: InService" in result.output
+
+
+def test_follow_prints_status_transitions_and_the_jobs_log_lines(project, client):
+    config = load(project, "aws")
+    name = "ml-on-aws-train-followed"
+    client.create_training_job(**rq.training_job_request(config, image_uri=IMAGE_URI, job_name=name, commit="c"))
+    logs = boto3.client("logs", region_name=REGION)
+    logs.create_log_group(logGroupName="/aws/sagemaker/TrainingJobs")
+    logs.create_log_stream(logGroupName="/aws/sagemaker/TrainingJobs", logStreamName=f"{name}/algo-1-1764320000")
+    logs.put_log_events(
+        logGroupName="/aws/sagemaker/TrainingJobs", logStreamName=f"{name}/algo-1-1764320000",
+        # CloudWatch refuses events older than 14 days.
+        logEvents=[{"timestamp": int(time.time() * 1000), "message": "test_roc_auc=0.8464"}],
+    )
+    printed: list[str] = []
+
+    description = follow(client, TRAINING, name, printed.append, logs=logs, poll_seconds=0)
+
+    assert description["TrainingJobStatus"] == "Completed"
+    assert f"{name}: Completed" in printed
+    assert any(line.startswith(f"{name}: Starting") for line in printed)  # a secondary status
+    assert f"[{name}/algo-1-1764320000] test_roc_auc=0.8464" in printed
+
+
+def _edit(project, old: str, new: str) -> None:
+    path = project / "conf" / "aws" / "sagemaker.yml"
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new, 1))
+
+
+@pytest.mark.parametrize(
+    ("breakage", "key"),
+    [
+        ("missing_role", "role_arn: is required"),
+        ("unknown_instance_type", "endpoint.instance_type: 'ml.m5.giant'"),
+        ("s3_prefix_in_another_form", "training.output_s3_uri: must be an S3 location of the form s3://bucket/prefix"),
+        ("no_image_pushed", "image.uri: not set, and no image of commit"),
+    ],
+)
+def test_bad_configuration_stops_before_any_aws_call(project, tripwire, monkeypatch, breakage, key):
+    if breakage == "missing_role":
+        monkeypatch.delenv("ML_ON_AWS_SAGEMAKER_ROLE_ARN")
+    elif breakage == "unknown_instance_type":
+        _edit(project, "instance_type: ml.m5.large", "instance_type: ml.m5.giant")
+    elif breakage == "s3_prefix_in_another_form":
+        _edit(project, "output_s3_uri: ${_root}", "output_s3_uri: https://s3.amazonaws.com/${_root}")
+    else:
+        monkeypatch.delenv("ML_ON_AWS_IMAGE_URI")
+
+    result = kedro_sagemaker(project, "train", "--wait")
+
+    assert result.exit_code != 0
+    assert key in result.output
+    assert tripwire == []
+
+
+def test_an_image_pushed_for_another_commit_is_not_used(project, tripwire, monkeypatch):
+    monkeypatch.delenv("ML_ON_AWS_IMAGE_URI")
+    monkeypatch.setenv("ML_ON_AWS_GIT_COMMIT", "newcommit")
+    record_push(project, "oldcommit", IMAGE_URI)
+
+    result = kedro_sagemaker(project, "process", "inference")
+
+    assert result.exit_code != 0
+    assert "no image of commit newcommit has been pushed" in result.output
+    assert tripwire == []
+
+
+def test_the_image_pushed_for_this_commit_is_used(project, client, monkeypatch):
+    monkeypatch.delenv("ML_ON_AWS_IMAGE_URI")
+    monkeypatch.setenv("ML_ON_AWS_GIT_COMMIT", "thiscommit")
+    pushed = "127.0.0.1:5000/ml-on-aws:thiscommit"
+    record_push(project, "thiscommit", pushed)
+
+    assert kedro_sagemaker(project, "train").exit_code == 0
+    [summary] = client.list_training_jobs()["TrainingJobSummaries"]
+    job = client.describe_training_job(TrainingJobName=summary["TrainingJobName"])
+    assert job["AlgorithmSpecification"]["TrainingImage"] == pushed
+
+
+def test_the_tripwire_sees_a_launch_that_passes_the_checks(project, tripwire):
+    """The guard of the tests above: a valid launch does reach the endpoint."""
+    result = kedro_sagemaker(project, "train")
+    assert result.exit_code != 0
+    assert any("CreateTrainingJob" in request for request in tripwire)
+
+
+def test_kedro_cli_runs_the_sagemaker_commands(project, client):
+    result = run_kedro(project, "sagemaker", "train", "--wait", "--env", "aws")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "training job ml-on-aws-train-" in result.stdout
+    assert len(client.list_training_jobs()["TrainingJobSummaries"]) == 1
+
+
+def test_a_failed_job_ends_with_its_failure_reason_and_is_not_a_success():
+    succeeded, lines = outcome(TRAINING, {
+        "TrainingJobName": "j", "TrainingJobStatus": "Failed",
+        "FailureReason": "AlgorithmError: The train channel has no target column",
+        "FinalMetricDataList": [{"MetricName": "train_rows", "Value": 3.0}],
+        "ModelArtifacts": {"S3ModelArtifacts": "s3://b/j/output/model.tar.gz"},
+    })
+    assert not succeeded
+    assert lines == ["training job j: Failed", "FailureReason: AlgorithmError: The train channel has no target column",
+                     "metric train_rows = 3"]
+
+
+def test_log_lines_are_empty_until_the_jobs_log_group_exists(aws):
+    tail = LogTail(boto3.client("logs", region_name=REGION), "/aws/sagemaker/ProcessingJobs", "job/")
+    assert tail.lines() == []
