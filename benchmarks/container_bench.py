@@ -48,6 +48,7 @@ def docker(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
 
 
 def copy_context(destination: Path) -> Path:
+    destination.mkdir(parents=True)
     for name in CONTEXT:
         source = ROOT / name
         if source.is_dir():

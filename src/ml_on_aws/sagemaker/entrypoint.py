@@ -33,9 +33,11 @@ OPT_ML_ENV = "ML_ON_AWS_OPT_ML"
 PROJECT_DIR_ENV = "ML_ON_AWS_PROJECT_DIR"
 TRAINING_ENV = "sagemaker"
 PROCESSING_ENV = "sagemaker_processing"
+# The channels a training job reads (SageMaker names them after the job's InputDataConfig).
+# Only `train` for now: the test split is drawn from it (conf `split`); other channels are refused
+# rather than silently ignored.
 REQUIRED_CHANNELS = ("train",)
-# Channels the training job reads; SageMaker names them after the job's InputDataConfig.
-KNOWN_CHANNELS = ("train",)
+KNOWN_CHANNELS = REQUIRED_CHANNELS
 METRIC_LINE = "metric: {name}={value:.8g}"
 # The Regex of a SageMaker MetricDefinition for metric NAME (docs/container.md lists the names).
 METRIC_REGEX = r"metric: {name}=([-+0-9.eE]+)"
