@@ -7,7 +7,7 @@ UV ?= $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup run test lint viz bench clean image
+.PHONY: setup run test lint viz bench clean serve image
 
 $(UV):
 	python3 -m pip install --user --quiet "uv>=0.9"
@@ -23,12 +23,17 @@ test: setup
 
 lint: setup
 	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/cfn-lint infra/stack.yml
+	$(BIN)/hadolint Dockerfile
 
 viz: setup
 	$(BIN)/kedro viz build
 
 bench: setup
 	$(BIN)/python benchmarks/run.py
+
+serve: setup
+	$(BIN)/kedro serve
 
 clean:
 	rm -rf data/0[2-8]_*/* mlflow.db mlartifacts build .viz

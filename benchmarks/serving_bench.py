@@ -5,12 +5,13 @@ with the same number of worker processes on loopback, and get the same request b
 MLflow's ``dataframe_split`` wrapper, which both accept). Concurrent clients send single-row
 and 1,000-row requests; p50/p99 latency and requests per second are written to
 benchmarks/results/serving.json with the ratios to MLflow. The floor is ``model.predict`` in
-this process (plain pandas + scikit-learn, no HTTP).
+this process (plain pandas + scikit-learn, no HTTP). Each server's CPU time per request is
+recorded too: on a shared machine it varies far less than the timings.
 
 MLflow is measured twice: as shipped, and with OMP_NUM_THREADS=1 like this server's workers,
 so the ratio shows what the server design gains beyond the thread setting.
 
-    python benchmarks/serving_bench.py [--model-dir DIR] [--workers 2] [--clients 4]
+    python benchmarks/serving_bench.py [--model-dir DIR] [--workers 1 2] [--clients 4] [--rounds 3]
 """
 
 from __future__ import annotations
@@ -77,6 +78,21 @@ def start(kind: str, model_dir: Path, workers: int, log: Path) -> tuple[subproce
                                start_new_session=True)
     wait_ready(port, process)
     return process, port
+
+
+def server_cpu_seconds(process: subprocess.Popen) -> float:
+    """User + system CPU of the server and all its worker processes so far."""
+    import psutil
+
+    root = psutil.Process(process.pid)
+    total = 0.0
+    for member in [root, *root.children(recursive=True)]:
+        try:
+            times = member.cpu_times()
+            total += times.user + times.system
+        except psutil.NoSuchProcess:
+            pass
+    return total
 
 
 def stop(process: subprocess.Popen) -> None:
@@ -164,10 +180,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--model-dir", type=Path, default=ROOT / "data" / "06_models" / "mlflow_model")
     parser.add_argument("--rows", type=Path, default=ROOT / "data" / "01_raw" / "credit_data_new.csv")
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2], help="worker counts to compare at")
     parser.add_argument("--clients", type=int, default=4)
-    parser.add_argument("--single-row-requests", type=int, default=100, help="per client")
-    parser.add_argument("--batch-requests", type=int, default=25, help="per client")
+    parser.add_argument("--single-row-requests", type=int, default=60, help="per client")
+    parser.add_argument("--batch-requests", type=int, default=10, help="per client")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--output", type=Path, default=RESULTS)
     args = parser.parse_args()
@@ -181,48 +197,58 @@ def main() -> None:
     logs.mkdir(parents=True, exist_ok=True)
 
     # The machine is shared: servers take turns, round after round, and the median round counts.
-    rounds: dict[tuple[str, str], list[dict[str, float]]] = {}
+    rounds: dict[tuple[str, int, str], list[dict[str, float]]] = {}
     servers = ["ml_on_aws", "mlflow", "mlflow_1_thread"]
     for round_number in range(args.rounds):
         for name, (_, frame) in cases.items():
-            floor = in_process_floor(args.model_dir, frame, per_client[name] * 2)
-            rounds.setdefault((FLOOR, name), []).append(floor)
+            rounds.setdefault((FLOOR, 0, name), []).append(in_process_floor(args.model_dir, frame, per_client[name] * 2))
         order = servers[round_number % len(servers):] + servers[: round_number % len(servers)]
-        for kind in order:
-            process, port = start(kind, args.model_dir, args.workers, logs / f"serving_{kind}.log")
-            try:
-                for name, (body, _) in cases.items():
-                    rounds.setdefault((kind, name), []).append(load(port, body, args.clients, per_client[name]))
-                    print(round_number, kind, name, rounds[(kind, name)][-1], flush=True)
-            finally:
-                stop(process)
+        for workers in args.workers:
+            for kind in order:
+                process, port = start(kind, args.model_dir, workers, logs / f"serving_{kind}.log")
+                try:
+                    for name, (body, _) in cases.items():
+                        cpu_before = server_cpu_seconds(process)
+                        measured = load(port, body, args.clients, per_client[name])
+                        # CPU the server spent per request: steadier than timings on a shared machine.
+                        cpu = server_cpu_seconds(process) - cpu_before
+                        measured["cpu_ms_per_request"] = round(cpu * 1000 / measured["requests"], 2)
+                        rounds.setdefault((kind, workers, name), []).append(measured)
+                        print(round_number, kind, workers, name, measured, flush=True)
+                finally:
+                    stop(process)
 
     results = [
-        {"server": server, "payload": name, "clients": 1 if server == FLOOR else args.clients,
-         **{key: float(np.median([r[key] for r in measured])) for key in ("p50_ms", "p99_ms", "req_per_s")},
+        {"server": server, "workers": workers, "payload": name, "clients": 1 if server == FLOOR else args.clients,
+         **{key: float(np.median([r[key] for r in measured])) for key in ("p50_ms", "p99_ms", "req_per_s", "cpu_ms_per_request")
+            if key in measured[0]},
          "requests_per_round": measured[0]["requests"], "rounds": measured}
-        for (server, name), measured in rounds.items()
+        for (server, workers, name), measured in rounds.items()
     ]
 
-    def pick(server: str, payload: str) -> dict[str, float]:
-        return next(r for r in results if r["server"] == server and r["payload"] == payload)
+    def pick(server: str, workers: int, payload: str) -> dict[str, float]:
+        return next(r for r in results if (r["server"], r["workers"], r["payload"]) == (server, workers, payload))
 
-    ratios = {}
-    for name in cases:
-        ours = pick("ml_on_aws", name)
-        ratios[name] = {
+    ratios = {
+        f"{workers} worker(s), {name}": {
             f"vs_{other}": {
-                "throughput_ratio": round(ours["req_per_s"] / pick(other, name)["req_per_s"], 2),
-                "p99_ratio": round(ours["p99_ms"] / pick(other, name)["p99_ms"], 3),
-                "p50_ratio": round(ours["p50_ms"] / pick(other, name)["p50_ms"], 3),
+                "throughput_ratio": round(pick("ml_on_aws", workers, name)["req_per_s"] / pick(other, workers, name)["req_per_s"], 2),
+                "p99_ratio": round(pick("ml_on_aws", workers, name)["p99_ms"] / pick(other, workers, name)["p99_ms"], 3),
+                "p50_ratio": round(pick("ml_on_aws", workers, name)["p50_ms"] / pick(other, workers, name)["p50_ms"], 3),
+                "cpu_per_request_ratio": round(pick("ml_on_aws", workers, name)["cpu_ms_per_request"]
+                                               / pick(other, workers, name)["cpu_ms_per_request"], 3),
             }
             for other in ("mlflow", "mlflow_1_thread")
         }
+        for workers in args.workers for name in cases
+    }
     report = {
         "what": "POST /invocations on loopback, JSON dataframe_split bodies, concurrent keep-alive clients",
-        "reading": "throughput_ratio > 1 and p99_ratio < 1 mean ml_on_aws is ahead of MLflow's server",
+        "reading": "throughput_ratio > 1, p99_ratio < 1 and cpu_per_request_ratio < 1 mean ml_on_aws is ahead of "
+                   "MLflow's server; cpu_ms_per_request (CPU of the server processes) is the least noisy figure on a "
+                   "shared machine, see machine.load_average_at_end",
         "model_dir": str(args.model_dir.relative_to(ROOT) if args.model_dir.is_relative_to(ROOT) else args.model_dir),
-        "workers": args.workers,
+        "worker_counts": args.workers,
         "rounds": args.rounds,
         "statistic": "median over rounds of each round's p50, p99 and requests per second",
         "clients": args.clients,

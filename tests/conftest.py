@@ -54,3 +54,15 @@ def run_kedro(project: Path, *args: str, env: dict[str, str] | None = None, time
         text=True,
         timeout=timeout,
     )
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint():
+    """moto's server over real HTTP on a free loopback port, for the whole test session."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from ml_on_aws.aws.cli import aws
 from ml_on_aws.sagemaker.cli import sagemaker
 
 
@@ -146,3 +147,6 @@ Each entry: type and kwargs of a Great Expectations expectation
 
 # `kedro sagemaker ...`
 cli.add_command(sagemaker)
+
+# `kedro aws ...` (Lambda package, CloudFormation stack)
+cli.add_command(aws)

@@ -135,6 +135,9 @@ class ValidationConfig(_Strict):
     """How data is checked against its expectation suite (``conf/<env>/expectations/``)."""
 
     example_values: int = Field(default=5, ge=0, le=20, description="Failing values quoted per failed expectation.")
+    observe_passing: bool = Field(
+        default=False, description="Observed values of passing expectations too (report, Data Docs); ~3x slower."
+    )
     max_categories: int = Field(
         default=50, ge=1, description="init-suite: a text column with more distinct values gets no allowed-value list."
     )

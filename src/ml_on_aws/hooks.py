@@ -17,6 +17,7 @@ logger = logging.getLogger(__name__)
 RAW_DATASET = "raw_data"
 # Input tables whose files are checked to be readable before any node runs.
 INPUT_TABLES = (RAW_DATASET, "new_data")
+SUITE_DATASET = "expectation_suite"
 # Enough rows to tell a label from a continuous value without reading a large file twice.
 _TARGET_SAMPLE_ROWS = 100_000
 
@@ -39,6 +40,11 @@ class ConfigCheckHooks:
         for name in INPUT_TABLES:
             if name in pipeline.inputs():
                 check_readable(catalog[name], name)
+        if SUITE_DATASET in pipeline.inputs() and not catalog[SUITE_DATASET].exists():
+            raise ConfigurationError(
+                f"No expectation suite at {describe_location(catalog[SUITE_DATASET])} (catalog entry "
+                f"'{SUITE_DATASET}'). Start one from your data: kedro validation init-suite --dataset {RAW_DATASET}"
+            )
         if RAW_DATASET not in pipeline.inputs() or "data" not in parsed:
             return
         data = parsed["data"]

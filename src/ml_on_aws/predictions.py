@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 import numpy as np
@@ -11,41 +12,42 @@ from sklearn.pipeline import Pipeline
 
 def predict_frame(model: Any, features: pd.DataFrame) -> pd.DataFrame:
     """``prediction`` and, for classifiers, one ``proba_<class>`` column per class."""
-    estimator, inputs = _final_step(model, features)
-    if not (hasattr(estimator, "predict_proba") and hasattr(estimator, "classes_")):
-        return pd.DataFrame({"prediction": estimator.predict(inputs)}, index=features.index)
-    proba = estimator.predict_proba(inputs)
-    classes = estimator.classes_
-    if _predicts_most_probable_class(estimator):
-        prediction = _most_probable_class(estimator, inputs, proba)
-    else:
-        prediction = estimator.predict(inputs)
-    out = {"prediction": prediction}
-    for index, label in enumerate(classes):
-        out[f"proba_{label}"] = proba[:, index]
+    predicted, proba = predict_with_proba(model, features)
+    out = {"prediction": predicted}
+    if proba is not None:
+        for index, label in enumerate(model.classes_):
+            out[f"proba_{label}"] = proba[:, index]
     return pd.DataFrame(out, index=features.index)
 
 
-def _predicts_most_probable_class(estimator: Any) -> bool:
-    from sklearn.ensemble import (
-        ExtraTreesClassifier,
-        HistGradientBoostingClassifier,
-        RandomForestClassifier,
-    )
-    from sklearn.tree import DecisionTreeClassifier
+def predict_with_proba(model: Any, features: pd.DataFrame) -> tuple[np.ndarray, np.ndarray | None]:
+    """Predictions and, for classifiers, class probabilities (columns in ``model.classes_`` order).
 
-    return isinstance(estimator, HistGradientBoostingClassifier | RandomForestClassifier | ExtraTreesClassifier | DecisionTreeClassifier)
+    A pipeline's transforms run once for both: calling ``predict`` and ``predict_proba`` on
+    the whole pipeline ran the preprocessing twice. For estimators whose ``predict`` is by
+    definition the most probable class, the prediction is read off the probabilities instead
+    of running the model a second time.
+    """
+    estimator, inputs = model, features
+    if isinstance(model, Pipeline) and len(model.steps) > 1:
+        estimator, inputs = model.steps[-1][1], model[:-1].transform(features)
+    if not (hasattr(estimator, "predict_proba") and hasattr(estimator, "classes_")):
+        return estimator.predict(inputs), None
+    proba = estimator.predict_proba(inputs)
+    if type(estimator) in _predict_is_argmax_of_proba():
+        return _most_probable_class(estimator, inputs, proba), proba
+    return estimator.predict(inputs), proba
 
 
 def _most_probable_class(estimator: Any, inputs: Any, proba: np.ndarray) -> np.ndarray:
     """What ``estimator.predict`` returns, read off the probabilities instead of a second pass.
 
-    For these estimators predict() is the class of highest probability; where the two highest
-    are (nearly) tied, rounding could decide differently, so those rows ask predict() itself.
+    Where the two highest probabilities are (nearly) tied, rounding could decide differently
+    from the estimator, so those rows ask ``predict`` itself.
     """
     prediction = estimator.classes_.take(proba.argmax(axis=1))
-    top_two = np.partition(proba, -2, axis=1)[:, -2:] if proba.shape[1] > 1 else None
-    if top_two is not None:
+    if proba.shape[1] > 1:
+        top_two = np.partition(proba, -2, axis=1)[:, -2:]
         tied = np.flatnonzero(top_two[:, 1] - top_two[:, 0] <= 1e-9)
         if tied.size:
             rows = inputs.iloc[tied] if hasattr(inputs, "iloc") else inputs[tied]
@@ -53,12 +55,24 @@ def _most_probable_class(estimator: Any, inputs: Any, proba: np.ndarray) -> np.n
     return prediction
 
 
-def _final_step(model: Any, features: pd.DataFrame) -> tuple[Any, Any]:
-    """The last estimator of a pipeline and its input: the preprocessing runs once, not once
-    for ``predict`` and again for ``predict_proba`` (half the time for small requests)."""
-    if isinstance(model, Pipeline) and len(model.steps) > 1:
-        return model.steps[-1][1], model[:-1].transform(features)
-    return model, features
+@cache
+def _predict_is_argmax_of_proba() -> frozenset[type]:
+    """Classes whose scikit-learn ``predict`` is ``classes_[argmax(predict_proba)]``, exactly.
+
+    Exact types only: a subclass may override ``predict``. Others (e.g. ``SVC``, whose
+    probabilities are calibrated separately from its decisions) are asked both questions.
+    tests/test_predictions.py checks each class still behaves so after an upgrade.
+    """
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.ensemble import (
+        ExtraTreesClassifier,
+        HistGradientBoostingClassifier,
+        RandomForestClassifier,
+    )
+    from sklearn.tree import DecisionTreeClassifier
+
+    return frozenset({HistGradientBoostingClassifier, RandomForestClassifier, ExtraTreesClassifier,
+                      DecisionTreeClassifier, CalibratedClassifierCV})
 
 
 def predict_in_chunks(model: Any, features: pd.DataFrame, chunk_rows: int) -> pd.DataFrame:

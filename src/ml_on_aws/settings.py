@@ -3,13 +3,14 @@
 from kedro.config import OmegaConfigLoader
 from omegaconf.resolvers import oc
 
+from ml_on_aws.aws.cloudwatch import CloudWatchHooks
 from ml_on_aws.aws.hooks import S3Hooks
 from ml_on_aws.aws.locations import RESOLVERS as AWS_RESOLVERS
 from ml_on_aws.hooks import ConfigCheckHooks, ReportLocationHooks
 from ml_on_aws.sagemaker.hosts import current_host
 from ml_on_aws.tracking import RunIdentityHooks, local_artifact_location
 
-HOOKS = (ConfigCheckHooks(), ReportLocationHooks(), RunIdentityHooks(), S3Hooks())
+HOOKS = (ConfigCheckHooks(), ReportLocationHooks(), RunIdentityHooks(), S3Hooks(), CloudWatchHooks())
 
 # kedro-viz writes run metadata into .viz/ when its hooks run; a pipeline run has no use for it.
 DISABLE_HOOKS_FOR_PLUGINS = ("kedro-viz",)
@@ -20,7 +21,7 @@ CONFIG_LOADER_ARGS = {
     "default_run_env": "local",
     # An environment overrides single keys of the base parameters, not whole sections.
     # conf/aws/mlflow.yml changes only the experiment's name and artifact location.
-    "merge_strategy": {"parameters": "soft", "mlflow": "soft", "sagemaker": "soft"},
+    "merge_strategy": {"parameters": "soft", "mlflow": "soft", "sagemaker": "soft", "cloudwatch": "soft"},
     # ${oc.env:NAME,default} everywhere (Kedro allows it only in credentials by default).
     # s3_root / s3_endpoint: the bucket, prefix and endpoint of the `aws` environment (conf/aws).
     # sagemaker_host: algo-1, algo-2, ... in a SageMaker job, to name per-instance outputs.
@@ -28,5 +29,7 @@ CONFIG_LOADER_ARGS = {
         "oc.env": oc.env, "local_artifacts": local_artifact_location, "sagemaker_host": current_host, **AWS_RESOLVERS,
     },
     # SageMaker jobs (`kedro sagemaker ...`): conf/<env>/sagemaker.yml.
-    "config_patterns": {"sagemaker": ["sagemaker*", "sagemaker*/**"]},
+    "config_patterns": {"sagemaker": ["sagemaker*", "sagemaker*/**"],
+                        # CloudWatch metrics (src/ml_on_aws/aws/cloudwatch.py): conf/<env>/cloudwatch.yml.
+                        "cloudwatch": ["cloudwatch*", "cloudwatch*/**"]},
 }

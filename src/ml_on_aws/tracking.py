@@ -31,9 +31,11 @@ def local_artifact_location(tracking_uri: str | None, folder: str) -> str | None
     artifacts where it is configured to; forcing a local folder there would lose them.
     """
     uri = str(tracking_uri or "")
-    if uri.startswith(_LOCAL_STORE_SCHEMES) or "://" not in uri and not uri.startswith("arn:"):
+    if uri.startswith(_LOCAL_STORE_SCHEMES):
         return folder
-    return None
+    if "://" in uri or uri.startswith(("arn:", "databricks")):
+        return None
+    return folder  # a plain path: MLflow's file store
 
 
 def git_revision(project_path: Path) -> tuple[str, bool | None]:

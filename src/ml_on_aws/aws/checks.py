@@ -10,7 +10,7 @@ the bucket, key, endpoint and the variable to change.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -102,8 +102,8 @@ def check_bucket(bucket: str, used_by: Iterable[str] = ()) -> None:
 def check_s3_datasets(catalog: Any, names: Iterable[str]) -> None:
     """Check every bucket the named datasets live in, once per bucket."""
     users: dict[str, list[str]] = {}
-    for name in names:
-        location = _location_of(catalog, name)
+    for name, dataset in catalog_datasets(catalog, names):
+        location = s3_location(dataset)
         if location:
             users.setdefault(location.bucket, []).append(name)
     for bucket, used_by in users.items():
@@ -111,28 +111,32 @@ def check_s3_datasets(catalog: Any, names: Iterable[str]) -> None:
 
 
 def check_inputs_exist(catalog: Any, names: Iterable[str]) -> None:
-    """Raise S3AccessError / FileNotFoundError naming every file-backed input that is missing."""
-    missing = []
-    for name in sorted(names):
-        if name.startswith("params:") or name == "parameters" or name not in catalog:
-            continue
-        dataset = catalog[name]
-        if getattr(dataset, "_filepath", None) is None or dataset.exists():
-            continue
-        location = s3_location(dataset)
-        missing.append((name, location, dataset))
+    """Raise S3AccessError (FileNotFoundError for local files) naming every missing input."""
+    missing = [
+        (name, dataset) for name, dataset in catalog_datasets(catalog, sorted(names))
+        if getattr(dataset, "_filepath", None) is not None and not dataset.exists()
+    ]
     if not missing:
         return
-    lines = []
-    for name, location, dataset in missing:
-        if location:
-            lines.append(f"  - '{name}': no object with key '{location.key}' in bucket '{location.bucket}' ({location.uri})")
-        else:
-            lines.append(f"  - '{name}': no file at {dataset._filepath}")
-    remote = any(location for _, location, _ in missing)
-    hint = "\nUpload the bundled data with `kedro data upload --env aws`, or point the catalog entry at your data." if remote else ""
-    error = S3AccessError if remote else FileNotFoundError
-    raise error("The pipeline's inputs are missing, so nothing was run:\n" + "\n".join(lines) + hint)
+    lines, remote = [], False
+    for name, dataset in missing:
+        location = s3_location(dataset)
+        remote = remote or location is not None
+        where = (f"no object with key '{location.key}' in bucket '{location.bucket}' ({location.uri})"
+                 if location else f"no file at {dataset._filepath}")
+        lines.append(f"  - '{name}': {where}")
+    message = "The pipeline's inputs are missing, so nothing was run:\n" + "\n".join(lines)
+    if remote:
+        raise S3AccessError(message + "\nUpload the bundled data with `kedro data upload --env aws`, "
+                            "or point the catalog entry at your data.")
+    raise FileNotFoundError(message)
+
+
+def catalog_datasets(catalog: Any, names: Iterable[str]) -> Iterator[tuple[str, Any]]:
+    """(name, dataset) for the named catalog datasets, skipping parameters."""
+    for name in names:
+        if not name.startswith("params:") and name != "parameters" and name in catalog:
+            yield name, catalog[name]
 
 
 def explain_failure(error: BaseException) -> str | None:
@@ -148,12 +152,6 @@ def explain_failure(error: BaseException) -> str | None:
             return f"S3 at {session.describe_endpoint('s3')} refused a request during the run ({code})."
         current = current.__cause__ or current.__context__
     return None
-
-
-def _location_of(catalog: Any, name: str) -> S3Location | None:
-    if name.startswith("params:") or name == "parameters" or name not in catalog:
-        return None
-    return s3_location(catalog[name])
 
 
 def _some(names: list[str], shown: int = 3) -> str:

@@ -11,10 +11,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from kedro.config import MissingConfigException
 from kedro.framework.project import pipelines, settings
 from kedro.io.core import get_filepath_str
 
-from ml_on_aws.aws.checks import check_s3_datasets
+from ml_on_aws.aws.checks import catalog_datasets, check_s3_datasets
 
 
 @dataclass(frozen=True)
@@ -32,15 +33,9 @@ def load_catalog(project_path: Path, env: str) -> Any:
     )
     try:
         credentials = loader["credentials"]
-    except Exception:  # no credentials files: the AWS chain provides them
+    except MissingConfigException:  # no credentials files: the AWS chain provides them
         credentials = {}
     return settings.DATA_CATALOG_CLASS.from_config(loader["catalog"], credentials)
-
-
-def input_datasets(pipeline_name: str) -> list[str]:
-    """Datasets the pipeline reads but does not produce: what must exist before a run."""
-    pipeline = pipelines[pipeline_name]
-    return sorted(n for n in pipeline.inputs() if not n.startswith("params:") and n != "parameters")
 
 
 def upload_inputs(
@@ -53,7 +48,14 @@ def upload_inputs(
     """Copy each input file of ``source_env`` to where ``env`` reads it; keep existing targets."""
     source_catalog = load_catalog(project_path, source_env)
     target_catalog = load_catalog(project_path, env)
-    names = [n for n in input_datasets(pipeline_name) if n in source_catalog and n in target_catalog]
+    # What the pipeline reads but does not produce: what must exist before a run.
+    inputs = sorted(pipelines[pipeline_name].inputs())
+    # Only files the target environment keeps remotely: the model registry (MLflow) and
+    # configuration read from conf/ (the expectation suite) are not data to upload.
+    names = [
+        name for name, dataset in catalog_datasets(target_catalog, inputs)
+        if name in source_catalog and _is_remote_file(dataset)
+    ]
     check_s3_datasets(target_catalog, names)
     transfers = []
     for name in names:
@@ -69,9 +71,12 @@ def upload_inputs(
             transfers.append(Transfer(name, str(local), target_uri, copied=False))
             continue
         target._fs.put_file(str(local), target_path)
-        target._invalidate_cache()
         transfers.append(Transfer(name, str(local), target_uri, copied=True))
     return transfers
+
+
+def _is_remote_file(dataset: Any) -> bool:
+    return getattr(dataset, "_filepath", None) is not None and getattr(dataset, "_protocol", "file") != "file"
 
 
 def _path(dataset: Any, name: str, env: str) -> str:

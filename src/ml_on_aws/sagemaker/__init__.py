@@ -1,10 +1,7 @@
-"""SageMaker: the container contract inside the image, and the launcher outside it.
+"""Run the project's container on SageMaker: the container contract, configuration, request builders, launcher, local runner.
 
-Inside the image (docs/container.md), ``python -m ml_on_aws.sagemaker {train,process
-PIPELINE,serve}`` is the entry point: :mod:`.entrypoint`, :mod:`.hyperparameters`.
-
-Outside it (docs/sagemaker.md), ``kedro sagemaker ...`` runs the image on SageMaker:
-
+- :mod:`.entrypoint`: ``python -m ml_on_aws.sagemaker {train,process PIPELINE,serve}``, the
+  container side (training, processing and serving from one image; docs/container.md).
 - :mod:`.config`: the schema of ``conf/<env>/sagemaker.yml``, validated before any AWS call.
 - :mod:`.requests`: pure functions that build boto3 request dictionaries (also used by Lambda).
 - :mod:`.launcher`: submits the requests with boto3 and follows the jobs.

@@ -1,7 +1,9 @@
 """The SageMaker inference contract over HTTP: ``GET /ping`` and ``POST /invocations``.
 
-One process per worker; each loads the model in a background thread at start-up, answers
-``/ping`` with 503 until the model is ready (200 after), and scores requests in a thread pool.
+One process per worker; each loads the model in a background thread at start-up and answers
+``/ping`` with 503 until the model is ready (200 after). A request is parsed in a thread,
+scored by the worker's micro-batcher (requests that wait together are predicted together,
+see ``batching``), and rendered.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ import contextlib
 import logging
 import threading
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from starlette.applications import Starlette
@@ -20,6 +22,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from ml_on_aws.serving import payload
+from ml_on_aws.serving.batching import MicroBatcher
 from ml_on_aws.serving.settings import ServerSettings
 
 logger = logging.getLogger("ml_on_aws.serving")
@@ -31,19 +34,19 @@ class ModelState:
 
     served: Any = None
     error: str | None = None
-    ready: threading.Event = field(default_factory=threading.Event)
+    batcher: MicroBatcher | None = None
 
     def load(self, model_dir: str) -> None:
         from ml_on_aws.serving.model import load_served_model
 
         try:
-            self.served = load_served_model(model_dir)
+            served = load_served_model(model_dir)
+            self.batcher = MicroBatcher(served.predict)
+            self.served = served
             logger.info("Model loaded from %s (%d input columns).", model_dir, len(self.served.columns))
         except Exception as exc:  # the reason is reported by /ping instead of killing the worker
             self.error = f"{type(exc).__name__}: {exc}"
             logger.error("Cannot load the model from %s: %s", model_dir, self.error)
-        finally:
-            self.ready.set()
 
 
 def _json(status: int, body: bytes) -> Response:
@@ -70,10 +73,12 @@ def create_app(settings: ServerSettings | None = None) -> Starlette:
             kind = payload.request_format(request.headers.get("content-type"))
             answer = payload.response_format(request.headers.get("accept"), kind)
             body = await _read_body(request, settings.max_payload_bytes)
-            # In a thread: numpy and scikit-learn release the GIL for parts of the work, so
-            # requests that share a worker (keep-alive connections stick to one) overlap.
-            content, columns = await run_in_threadpool(_score, state.served, body, kind, answer)
-            return Response(content, media_type=answer, headers={"X-Prediction-Columns": ",".join(columns)})
+            frame, header = await run_in_threadpool(_parse, state.served, body, kind)
+            predictions = await state.batcher.predict(frame)
+            return Response(
+                payload.render(predictions, answer, header=header), media_type=answer,
+                headers={"X-Prediction-Columns": ",".join(map(str, predictions.columns))},
+            )
         except payload.RequestError as exc:
             return _json(exc.status, payload.error_body(exc.message))
         except (ValueError, TypeError, KeyError) as exc:
@@ -88,7 +93,7 @@ def create_app(settings: ServerSettings | None = None) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         from ml_on_aws.serving.model import limit_threads
 
-        limit_threads(settings.model_threads)  # in the event-loop thread, which scores requests
+        limit_threads(settings.model_threads)  # the worker threads inherit OMP_NUM_THREADS as well
         threading.Thread(target=state.load, args=(settings.model_dir,), name="model-loader", daemon=True).start()
         yield
 
@@ -100,8 +105,8 @@ def create_app(settings: ServerSettings | None = None) -> Starlette:
     return app
 
 
-def _score(served: Any, body: bytes, kind: str, answer: str) -> tuple[bytes, list[str]]:
-    """Parse, check, predict and render one request: the CPU part."""
+def _parse(served: Any, body: bytes, kind: str) -> tuple[Any, bool]:
+    """The request's rows (only the columns the model reads) and whether a CSV had a header."""
     if not body.strip():
         raise payload.RequestError(400, "The request body is empty.")
     if kind == payload.CSV:
@@ -109,8 +114,7 @@ def _score(served: Any, body: bytes, kind: str, answer: str) -> tuple[bytes, lis
     else:
         frame, header = payload.parse_json(body), True
     payload.check_columns(frame, served.required)
-    predictions = served.predict(frame)
-    return payload.render(predictions, answer, header=header), [str(c) for c in predictions.columns]
+    return frame[served.required], header
 
 
 async def _read_body(request: Request, limit: int) -> bytes:

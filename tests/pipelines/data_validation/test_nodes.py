@@ -128,3 +128,11 @@ def test_a_broken_suite_entry_is_a_configuration_error(training, suite):
     broken = {**suite, "expectations": [{"type": "expect_column_values_to_be_betwen", "kwargs": {"column": "Age"}}]}
     with pytest.raises(ConfigurationError, match="entry 0 .*expect_column_values_to_be_betwen"):
         validate_training_data(training, broken, PARAMS)
+
+
+def test_observed_values_of_passing_expectations_on_request(training, suite):
+    quick, _ = validate_training_data(training, suite, PARAMS)
+    full, _ = validate_training_data(training, suite, {**PARAMS, "observe_passing": True})
+    assert [r["success"] for r in quick["results"]] == [r["success"] for r in full["results"]]
+    (home_type,) = [r for r in full["results"] if r["expectation"] == "expect_column_type_to_be" and r["column"] == "Home"]
+    assert home_type["observed_value"] == "str"

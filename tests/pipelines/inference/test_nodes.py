@@ -26,3 +26,13 @@ def test_chunked_scoring_equals_whole(model, credit):
     whole = score_new_data(model, new, {"chunk_rows": 1000})
     chunked = score_new_data(model, new, {"chunk_rows": 7})
     pd.testing.assert_frame_equal(whole, chunked)
+
+
+def test_scores_match_the_whole_pipeline(model, credit):
+    # Scoring runs the preprocessing once and calls the final estimator: same answers as the pipeline.
+    new = credit.drop(columns="Status").head(200)
+    scored = score_new_data(model, new, {"chunk_rows": 1000})
+    assert (scored["prediction"].to_numpy() == model.predict(new)).all()
+    proba = model.predict_proba(new)
+    for index, label in enumerate(model.classes_):
+        assert scored[f"proba_{label}"].to_numpy() == pytest.approx(proba[:, index])

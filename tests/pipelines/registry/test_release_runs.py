@@ -23,7 +23,6 @@ def _client(project):
 
 @pytest.mark.slow
 def test_second_worse_run_keeps_the_champion(project):
-    (project / "src").mkdir(exist_ok=True)  # kedro wants the folder; the package is installed
     first = run_kedro(project, "run", "--params", FAST)
     assert first.returncode == 0, first.stderr[-3000:]
     client = _client(project)

@@ -17,11 +17,18 @@ from ml_on_aws.pipelines.data_validation.suite import SuiteEntry
 
 
 def validate_frame(
-    frame: pd.DataFrame, entries: list[SuiteEntry], dataset: str, example_values: int
+    frame: pd.DataFrame,
+    entries: list[SuiteEntry],
+    dataset: str,
+    example_values: int,
+    observe_passing: bool = False,
 ) -> tuple[list[dict[str, Any]], Any]:
-    """Outcome of each entry (plain dicts, same order) and the Great Expectations result object."""
+    """Outcome of each entry (plain dicts, same order) and the Great Expectations result object.
+
+    Unless ``observe_passing``, a first pass only says pass or fail (about 3x faster than
+    counting and sampling failing rows), and a second pass details the failed expectations.
+    """
     gx = _import_gx()
-    suite = gx.ExpectationSuite(name=dataset, expectations=[_to_expectation(e, i) for i, e in enumerate(entries)])
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
     context = gx.get_context(mode="ephemeral")
@@ -32,10 +39,27 @@ def validate_frame(
         .add_batch_definition_whole_dataframe("whole table")
         .get_batch(batch_parameters={"dataframe": frame})
     )
+    expectations = [_to_expectation(e, i) for i, e in enumerate(entries)]
+    detailed = {"result_format": "SUMMARY", "partial_unexpected_count": max(example_values, 1)}
     result = batch.validate(
-        suite, result_format={"result_format": "SUMMARY", "partial_unexpected_count": max(example_values, 1)}
+        gx.ExpectationSuite(name=dataset, expectations=expectations),
+        result_format=detailed if observe_passing else {"result_format": "BOOLEAN_ONLY"},
     )
+    results = _by_position(result.results)
+    failed = [i for i, r in results.items() if not r.success]
+    if failed and not observe_passing:
+        details = batch.validate(
+            gx.ExpectationSuite(name=dataset, expectations=[_to_expectation(entries[i], i) for i in failed]),
+            result_format=detailed,
+        )
+        results |= _by_position(details.results)
+    result.results = [results[i] for i in range(len(entries))]
     return [_outcome(r, example_values) for r in result.results], result
+
+
+def _by_position(results: list[Any]) -> dict[int, Any]:
+    # GX does not keep the suite's order (expectations that error come first).
+    return {r.expectation_config.meta["position"]: r for r in results}
 
 
 def data_docs_html(result: Any) -> str:
@@ -60,7 +84,8 @@ def _to_expectation(entry: SuiteEntry, position: int):
 
     try:
         return ExpectationConfiguration(
-            type=entry.type, kwargs=entry.kwargs, severity=entry.severity, notes=entry.notes
+            type=entry.type, kwargs=entry.kwargs, severity=entry.severity, notes=entry.notes,
+            meta={"position": position},
         ).to_domain_obj()
     except Exception as exc:  # GX raises several unrelated types for an unknown name or argument
         raise ConfigurationError(

@@ -37,7 +37,9 @@ def _validate(
 ) -> tuple[dict[str, Any], str]:
     settings = parse(ValidationConfig, params, "validation")
     suite = parse_suite(suite_content)
-    outcomes, result = validate_frame(frame, entries_for(suite, role), dataset, settings.example_values)
+    outcomes, result = validate_frame(
+        frame, entries_for(suite, role), dataset, settings.example_values, settings.observe_passing
+    )
     # A missing column fails every expectation on it; report it once, as missing.
     missing = {o["column"] for o in outcomes if o["expectation"] == "expect_column_to_exist" and not o["success"]}
     for outcome in outcomes:

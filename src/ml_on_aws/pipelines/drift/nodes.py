@@ -86,7 +86,7 @@ def kl_divergence_by_column(
     if not entries:
         return {}
     batch = new_data[[e.kwargs["column"] for e in entries]]
-    outcomes, _ = validate_frame(batch, entries, "new_data", example_values=0)
+    outcomes, _ = validate_frame(batch, entries, "new_data", example_values=0, observe_passing=True)
     # No observed value: infinite divergence (or an error), i.e. nothing like the reference.
     return {o["column"]: o["observed_value"] if o["observed_value"] is not None else float("inf") for o in outcomes}
 

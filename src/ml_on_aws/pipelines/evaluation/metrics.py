@@ -9,6 +9,7 @@ from sklearn import metrics as skm
 from sklearn.pipeline import Pipeline
 
 from ml_on_aws.config import DataConfig
+from ml_on_aws.predictions import predict_with_proba
 
 # The primary metric of each task, higher is better, used for bias vs variance.
 PRIMARY_METRIC = {"classification": "roc_auc", "regression": "r2", "clustering": "silhouette"}
@@ -23,9 +24,8 @@ def positive_label(y: pd.Series, data: DataConfig) -> Any:
 
 
 def classification_scores(model: Pipeline, X: pd.DataFrame, y: pd.Series, data: DataConfig) -> dict[str, Any]:
-    predicted = model.predict(X)
+    predicted, proba = predict_with_proba(model, X)
     classes = list(model.classes_)
-    proba = model.predict_proba(X) if hasattr(model, "predict_proba") else None
     scores: dict[str, Any] = {
         "accuracy": skm.accuracy_score(y, predicted),
         "balanced_accuracy": skm.balanced_accuracy_score(y, predicted),

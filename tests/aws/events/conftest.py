@@ -1,0 +1,84 @@
+"""AWS over real HTTP for the tests: moto's server on 127.0.0.1 (tests/conftest.py), emptied per test."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from pathlib import Path
+
+import boto3
+import pytest
+
+ROOT = Path(__file__).resolve().parents[3]
+REGION = "eu-west-1"
+ACCOUNT = "123456789012"  # moto's default account
+
+
+@pytest.fixture
+def aws_account(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """An empty emulated account as the endpoint of every boto3 client in this process."""
+    urllib.request.urlopen(urllib.request.Request(f"{moto_endpoint}/moto-api/reset", method="POST")).close()
+    for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", moto_endpoint)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    monkeypatch.setenv("AWS_REGION", REGION)
+    return moto_endpoint
+
+
+def client(service: str):
+    """A boto3 client for the emulated account (``aws_account`` sets the endpoint)."""
+    return boto3.client(service, region_name=REGION)
+
+
+EVENTS = Path(__file__).parent
+BUCKET = "ml-on-aws-events"  # the bucket of the sample events
+PREFIX = "project"
+ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/ml-on-aws-sagemaker"
+IMAGE_URI = f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/ml-on-aws:0123456789abcdef"
+# What the stack gives the package build: the variables conf/aws/sagemaker.yml reads.
+STACK_VARIABLES = {
+    "AWS_REGION": REGION,
+    "ML_ON_AWS_BUCKET": BUCKET,
+    "ML_ON_AWS_PREFIX": PREFIX,
+    "ML_ON_AWS_SAGEMAKER_ROLE_ARN": ROLE_ARN,
+}
+
+
+def sample_event(name: str) -> dict:
+    return json.loads((EVENTS / f"{name}.json").read_text())
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _project_settings() -> None:
+    """The project's config loader (settings.py), as `kedro` sets it up."""
+    from kedro.framework.project import configure_project
+
+    configure_project("ml_on_aws")
+
+
+@pytest.fixture(scope="session")
+def packaged_config() -> dict:
+    """conf/aws/sagemaker.yml resolved for the test stack, as the Lambda package carries it."""
+    from ml_on_aws.aws.lambda_package import resolved_config
+
+    return resolved_config(ROOT, "aws", STACK_VARIABLES)
+
+
+@pytest.fixture
+def config(packaged_config: dict):
+    from ml_on_aws.sagemaker.config import parse_config
+
+    return parse_config(packaged_config)
+
+
+@pytest.fixture
+def data_bucket(aws_account: str) -> str:
+    """The bucket of the sample events, with a trained model under the training output."""
+    s3 = client("s3")
+    s3.create_bucket(Bucket=BUCKET, CreateBucketConfiguration={"LocationConstraint": REGION})
+    s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
+    s3.put_object(Bucket=BUCKET, Key=f"{PREFIX}/sagemaker/training/ml-on-aws-train-1/output/model.tar.gz", Body=b"model")
+    return BUCKET

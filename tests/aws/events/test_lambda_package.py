@@ -1,0 +1,140 @@
+"""The Lambda deployment package: self-sufficient next to the runtime's boto3, reproducible,
+and deployable with `kedro aws deploy-stack` on moto's CloudFormation."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from ml_on_aws.aws.lambda_package import fits_lambda, package_bytes, package_key
+from tests.aws.events.conftest import (
+    IMAGE_URI,
+    PREFIX,
+    REGION,
+    ROOT,
+    STACK_VARIABLES,
+    client,
+    sample_event,
+)
+from tests.conftest import run_kedro
+
+# What the Lambda Python runtime provides besides the standard library.
+RUNTIME = ("boto3", "botocore", "jmespath", "s3transfer", "dateutil", "urllib3", "six.py")
+
+
+@pytest.fixture(scope="module")
+def package(packaged_config: dict) -> bytes:
+    return package_bytes(packaged_config, vendor="copy")
+
+
+def test_the_package_is_reproducible_and_named_by_its_content(package: bytes, packaged_config: dict) -> None:
+    assert package_bytes(packaged_config, vendor="copy") == package
+    other = package_bytes({**packaged_config, "name_prefix": "other"}, vendor="copy")
+    assert package_key(PREFIX, other) != package_key(PREFIX, package)
+    assert package_key(PREFIX, package).startswith(f"{PREFIX}/lambda/ml-on-aws-")
+    names = zipfile.ZipFile(io.BytesIO(package)).namelist()
+    assert "ml_on_aws/aws/lambda_handlers.py" in names and "sagemaker_config.json" in names
+    assert not [n for n in names if n.startswith(("pandas/", "kedro/", "sklearn/", "boto3/", "botocore/"))]
+
+
+def test_the_packaged_handler_runs_with_only_the_runtimes_libraries(package: bytes, tmp_path: Path, aws_account: str) -> None:
+    """The zip unpacked beside boto3 alone (no site-packages), as Lambda runs it: the retraining
+    handler reads its packaged configuration and starts one training job on moto."""
+    code = tmp_path / "task"
+    zipfile.ZipFile(io.BytesIO(package)).extractall(code)
+    runtime = tmp_path / "runtime"
+    runtime.mkdir()
+    site = Path(__import__("boto3").__file__).parents[1]
+    for name in RUNTIME:
+        (runtime / name).symlink_to(site / name)
+    script = (
+        "import sys, json; sys.path[:0] = sys.argv[1:3]\n"
+        "from ml_on_aws.aws import lambda_handlers\n"
+        "print(json.dumps(lambda_handlers.retraining(json.loads(sys.argv[3]), None)))\n"
+        "print(json.dumps(sorted(m for m in ('pandas', 'kedro', 'numpy', 'omegaconf') if m in sys.modules)))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV"))}
+    env |= {"ML_ON_AWS_IMAGE_URI": IMAGE_URI, "AWS_REGION": REGION}
+    result = subprocess.run([sys.executable, "-I", "-S", "-c", script, str(code), str(runtime),
+                             json.dumps(sample_event("alarm_state_change"))],
+                            env=env, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    outcome, heavy = (json.loads(line) for line in result.stdout.splitlines()[-2:])
+    assert outcome["status"] == "started" and heavy == []
+    [job] = client("sagemaker").list_training_jobs()["TrainingJobSummaries"]
+    assert job["TrainingJobName"] == outcome["job"]
+
+
+@pytest.mark.parametrize(("tag", "fits"), [
+    ("py3-none-any", True),
+    ("cp311-cp311-manylinux_2_17_x86_64", True),
+    ("cp311-cp311-manylinux2014_x86_64", True),
+    ("cp311-cp311-manylinux_2_28_x86_64", False),  # newer glibc than Lambda's Python 3.11 image
+    ("cp312-cp312-manylinux_2_17_x86_64", False),
+    ("cp311-cp311-macosx_11_0_arm64", False),
+    ("cp311-cp311-manylinux_2_17_aarch64", False),
+])
+def test_wheel_tags_that_run_on_lambda(tag: str, fits: bool) -> None:
+    assert fits_lambda(tag) is fits
+
+
+@pytest.mark.slow
+def test_deploy_stack_creates_the_functions_and_rules_in_two_phases(project: Path, aws_account: str) -> None:
+    """moto creates a resource on a stack update only if its properties refer to a changed
+    parameter with Ref; the rules name their package (Ref LambdaCodeKey) in their description."""
+    env = {"AWS_REGION": REGION, "ML_ON_AWS_PREFIX": PREFIX}
+    args = ("aws", "deploy-stack", "--template", str(ROOT / "infra" / "stack.yml"), "--image-tag", "0123456789ab",
+            "--vendor", "copy", "--poll-seconds", "1", "-p", "ProjectName=mlaws")
+    first = run_kedro(project, *args, env=env)
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert "Phase 1 of 2" in first.stdout and "Phase 2 of 2" in first.stdout
+
+    functions = {f["FunctionName"]: f for f in client("lambda").list_functions()["Functions"]}
+    assert set(functions) == {"mlaws-data-arrival", "mlaws-retraining"}
+    arrival = functions["mlaws-data-arrival"]
+    assert arrival["Handler"] == "ml_on_aws.aws.lambda_handlers.data_arrival" and arrival["Runtime"] == "python3.11"
+    variables = arrival["Environment"]["Variables"]
+    assert variables["ARRIVAL_PREFIX"] == f"{PREFIX}/01_raw/new_data/"
+    assert variables["ML_ON_AWS_IMAGE_URI"].endswith("/ml-on-aws:0123456789ab")
+    events = client("events")
+    rules = {r["Name"]: json.loads(r["EventPattern"]) for r in events.list_rules()["Rules"]}
+    assert rules["mlaws-data-arrival"]["detail-type"] == ["Object Created"]
+    assert rules["mlaws-retraining"]["detail"]["alarmName"] == ["mlaws-model-quality", "mlaws-drift"]
+    [target] = events.list_targets_by_rule(Rule="mlaws-retraining")["Targets"]
+    assert target["Arn"] == functions["mlaws-retraining"]["FunctionArn"]
+    bucket = first.stdout.split("export ML_ON_AWS_BUCKET=")[1].split()[0]
+
+    again = run_kedro(project, *args, env=env)  # same code and configuration: the same package
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "Phase 1 of 2" not in again.stdout and "Updating stack ml-on-aws" in again.stdout
+    packages = client("s3").list_objects_v2(Bucket=bucket, Prefix=f"{PREFIX}/lambda/")["Contents"]
+    assert len(packages) == 1
+    assert functions["mlaws-retraining"]["CodeSha256"] == client("lambda").get_function(
+        FunctionName="mlaws-retraining")["Configuration"]["CodeSha256"]
+
+
+@pytest.mark.slow
+def test_lambda_package_command_writes_the_zip_with_the_resolved_configuration(project: Path, tmp_path: Path) -> None:
+    output = tmp_path / "lambda.zip"
+    result = run_kedro(project, "aws", "lambda-package", "--vendor", "copy", "-o", str(output), env=STACK_VARIABLES)
+    assert result.returncode == 0, result.stdout + result.stderr
+    config = json.loads(zipfile.ZipFile(output).read("sagemaker_config.json"))
+    assert config["role_arn"] == STACK_VARIABLES["ML_ON_AWS_SAGEMAKER_ROLE_ARN"]
+    assert config["training"]["channels"]["train"]["s3_uri"].startswith(f"s3://{STACK_VARIABLES['ML_ON_AWS_BUCKET']}/{PREFIX}/")
+
+
+@pytest.mark.slow
+def test_lambda_package_command_names_the_missing_variable(project: Path, tmp_path: Path) -> None:
+    env = {k: v for k, v in STACK_VARIABLES.items() if k != "ML_ON_AWS_BUCKET"}
+    result = run_kedro(project, "aws", "lambda-package", "-o", str(tmp_path / "lambda.zip"),
+                       env={**env, "ML_ON_AWS_BUCKET": ""})
+    assert result.returncode != 0
+    assert "ML_ON_AWS_BUCKET" in result.stdout + result.stderr
+    assert not (tmp_path / "lambda.zip").exists()

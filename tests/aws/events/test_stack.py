@@ -1,0 +1,50 @@
+"""infra/stack.yml deployed on moto's CloudFormation over HTTP.
+
+moto's CloudFormation skips AWS::CloudWatch::Alarm, AWS::S3::BucketPolicy and
+AWS::SNS::Subscription without error, and ignores the bucket's public access block, versioning
+notification settings and the repository's scan-on-push: those are checked on the template itself (tests/infra). Here we
+assert what moto does create: the bucket, the repository, the roles, the log groups and, once the
+code is there, the functions and the EventBridge rules.
+"""
+
+from __future__ import annotations
+
+from ml_on_aws.aws.stack import deploy, stack_status
+from tests.aws.events.conftest import client
+from tests.infra.test_template import TEMPLATE_PATH
+
+STACK = "ml-on-aws-test"
+
+
+def test_first_phase_creates_storage_roles_and_logs_but_no_functions(aws_account: str) -> None:
+    cloudformation = client("cloudformation")
+    lines: list[str] = []
+    outputs = deploy(cloudformation, STACK, TEMPLATE_PATH.read_text(),
+                     {"ProjectName": "mlaws", "LogRetentionDays": "14"}, echo=lines.append, poll_seconds=1)
+
+    assert lines[0] == f"Creating stack {STACK} ..." and lines[-1] == f"Stack {STACK}: CREATE_COMPLETE"
+    assert set(outputs) == {"BucketName", "DataPrefix", "RepositoryUri", "SageMakerExecutionRoleArn",
+                            "AlertTopicArn", "MetricNamespace"}
+    s3 = client("s3")
+    s3.head_bucket(Bucket=outputs["BucketName"])
+    rules = s3.get_bucket_encryption(Bucket=outputs["BucketName"])["ServerSideEncryptionConfiguration"]["Rules"]
+    assert rules[0]["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+    [repository] = client("ecr").describe_repositories(repositoryNames=["ml-on-aws"])["repositories"]
+    assert repository["repositoryUri"] == outputs["RepositoryUri"]
+    assert repository["imageTagMutability"] == "IMMUTABLE"
+    role = client("iam").get_role(RoleName=outputs["SageMakerExecutionRoleArn"].rsplit("/", 1)[1])["Role"]
+    assert role["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {"Service": "sagemaker.amazonaws.com"}
+    groups = {g["logGroupName"]: g.get("retentionInDays") for g in client("logs").describe_log_groups()["logGroups"]}
+    assert groups == {"/aws/lambda/mlaws-data-arrival": 14, "/aws/lambda/mlaws-retraining": 14}
+    assert client("lambda").list_functions()["Functions"] == []
+    assert client("events").list_rules()["Rules"] == []
+
+
+def test_an_unchanged_stack_is_reported_up_to_date(aws_account: str) -> None:
+    cloudformation = client("cloudformation")
+    first = deploy(cloudformation, STACK, TEMPLATE_PATH.read_text(), {}, poll_seconds=1)
+    lines: list[str] = []
+    second = deploy(cloudformation, STACK, TEMPLATE_PATH.read_text(), {}, echo=lines.append, poll_seconds=1)
+    assert second == first
+    assert stack_status(cloudformation, STACK)["StackStatus"] in {"CREATE_COMPLETE", "UPDATE_COMPLETE"}
+

@@ -1,0 +1,227 @@
+"""`kedro run --env aws` end to end over HTTP against moto's S3 server, and its failure modes."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+
+import joblib
+import pandas as pd
+import pytest
+
+from tests.aws.conftest import (
+    EndpointThatDiesAfter,
+    aws_environment,
+    closed_port_endpoint,
+    list_keys,
+    moto_enforces_credentials,
+    s3_client,
+)
+from tests.conftest import copy_project, run_kedro
+
+pytestmark = pytest.mark.slow
+
+BUCKET, PREFIX = "ml-on-aws-test", "team/credit"
+FAST = "training.search.n_iter=2,training.search.cv=2,evaluation.learning_curve_cv=2"
+# The second run trains on another split, so its model differs from the first run's.
+SECOND_RUN = FAST + ",split.random_state=7"
+VERSIONED = ("06_models/model.pkl", "07_model_output/predictions.csv", "08_reporting/cv_results.csv",
+             "08_reporting/evaluation_report.json", "08_reporting/model_status.json",
+             "08_reporting/learning_curve.csv", "08_reporting/feature_importance.csv")
+PLAIN = ("01_raw/credit_data.csv", "01_raw/credit_data_new.csv", "02_intermediate/labelled_data.parquet",
+         "04_feature/feature_pipeline.pkl", "05_model_input/train_set.parquet", "05_model_input/test_set.parquet")
+PLOTS = {"roc_curve.png", "confusion_matrix.png", "learning_curve.png", "feature_importance.png"}
+
+
+def _ok(result) -> None:
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+
+
+def _failed_with(result, *texts: str) -> str:
+    output = re.sub(r"\s+", " ", result.stdout + result.stderr)
+    assert result.returncode != 0, output[-2000:]
+    for text in texts:
+        assert text in output, (text, output[-3000:])
+    return output
+
+
+def _versions(keys: list[str], path: str) -> list[str]:
+    name = path.rsplit("/", 1)[-1]
+    pattern = re.compile(rf"^{re.escape(PREFIX)}/{re.escape(path)}/([^/]+)/{re.escape(name)}$")
+    return sorted(m.group(1) for key in keys if (m := pattern.match(key)))
+
+
+def _read(endpoint: str, key: str) -> bytes:
+    return s3_client(endpoint).get_object(Bucket=BUCKET, Key=key)["Body"].read()
+
+
+@pytest.fixture(scope="module")
+def runs(moto_endpoint, tmp_path_factory):
+    """Bucket created, raw data uploaded by `kedro data upload`, then two full runs on S3."""
+    project = copy_project(tmp_path_factory.mktemp("s3") / "project")
+    env = aws_environment(moto_endpoint, BUCKET, PREFIX, project.parent)
+    s3_client(moto_endpoint).create_bucket(Bucket=BUCKET)
+    upload = run_kedro(project, "data", "upload", env=env)
+    _ok(upload)
+    _ok(run_kedro(project, "run", "--env", "aws", "--params", FAST, env=env))
+    after_first = list_keys(moto_endpoint, BUCKET)
+    _ok(run_kedro(project, "run", "--env", "aws", "--params", SECOND_RUN, env=env))
+    return {"project": project, "env": env, "upload": upload, "after_first": after_first,
+            "after_second": list_keys(moto_endpoint, BUCKET)}
+
+
+def test_upload_copies_the_bundled_raw_data_byte_for_byte(runs, moto_endpoint):
+    assert "raw_data:" in runs["upload"].stdout and "[uploaded]" in runs["upload"].stdout
+    for name in ("credit_data.csv", "credit_data_new.csv"):
+        local = (runs["project"] / "data/01_raw" / name).read_bytes()
+        assert _read(moto_endpoint, f"{PREFIX}/01_raw/{name}") == local
+
+
+def test_upload_keeps_existing_objects_unless_told_to_overwrite(runs, moto_endpoint):
+    key = f"{PREFIX}/01_raw/credit_data_new.csv"
+    s3_client(moto_endpoint).put_object(Bucket=BUCKET, Key=key, Body=b"someone else's data")
+    try:
+        kept = run_kedro(runs["project"], "data", "upload", env=runs["env"])
+        _ok(kept)
+        assert "kept existing" in kept.stdout
+        assert _read(moto_endpoint, key) == b"someone else's data"
+        _ok(run_kedro(runs["project"], "data", "upload", "--overwrite", env=runs["env"]))
+    finally:
+        s3_client(moto_endpoint).upload_file(str(runs["project"] / "data/01_raw/credit_data_new.csv"), BUCKET, key)
+    assert _read(moto_endpoint, key) == (runs["project"] / "data/01_raw/credit_data_new.csv").read_bytes()
+
+
+def test_every_dataset_of_the_run_is_in_the_bucket(runs):
+    keys = runs["after_first"]
+    for path in PLAIN:
+        assert f"{PREFIX}/{path}" in keys, path
+    versions = {path: _versions(keys, path) for path in VERSIONED}
+    assert all(len(v) == 1 for v in versions.values()), versions
+    # One run, one version name for every versioned dataset.
+    (version,) = {v[0] for v in versions.values()}
+    plots = {k.rsplit("/", 1)[-1] for k in keys if k.startswith(f"{PREFIX}/08_reporting/plots/{version}/plots/")}
+    assert PLOTS <= plots
+    # Nothing is written outside the prefix, and nothing locally under data/ except the raw inputs.
+    assert all(k.startswith(PREFIX + "/") for k in keys)
+    local = [p for p in (runs["project"] / "data").rglob("*") if p.is_file() and "01_raw" not in p.parts]
+    assert local == []
+
+
+def test_a_second_run_adds_versions_and_keeps_the_first(runs):
+    first, second = runs["after_first"], runs["after_second"]
+    assert set(first) <= set(second)
+    for path in VERSIONED:
+        assert len(_versions(second, path)) == 2, path
+        assert _versions(first, path)[0] == _versions(second, path)[0]
+
+
+def test_model_loads_back_from_s3_and_predicts(runs, moto_endpoint):
+    version = _versions(runs["after_second"], "06_models/model.pkl")[-1]
+    model = joblib.load(io.BytesIO(_read(moto_endpoint, f"{PREFIX}/06_models/model.pkl/{version}/model.pkl")))
+    new = pd.read_csv(io.BytesIO(_read(moto_endpoint, f"{PREFIX}/01_raw/credit_data_new.csv")))
+    predictions = pd.read_csv(io.BytesIO(_read(
+        moto_endpoint, f"{PREFIX}/07_model_output/predictions.csv/{version}/predictions.csv")))
+    assert len(predictions) == len(new)
+    assert (model.predict(new) == predictions["prediction"]).all()
+    report = json.loads(_read(moto_endpoint, f"{PREFIX}/08_reporting/evaluation_report.json/{version}/evaluation_report.json"))
+    assert 0.7 < report["test"]["roc_auc"] < 0.95
+
+
+def test_load_versions_reproduces_the_first_run(runs, moto_endpoint):
+    first, second = _versions(runs["after_second"], "06_models/model.pkl")
+
+    def predictions(version: str) -> pd.DataFrame:
+        key = f"{PREFIX}/07_model_output/predictions.csv/{version}/predictions.csv"
+        return pd.read_csv(io.BytesIO(_read(moto_endpoint, key)))
+
+    assert not predictions(first).equals(predictions(second)), "both runs trained the same model"
+    _ok(run_kedro(runs["project"], "run", "--env", "aws", "--pipeline", "inference",
+                  "--load-versions", f"model:{first}", env=runs["env"]))
+    third = _versions(list_keys(moto_endpoint, BUCKET), "07_model_output/predictions.csv")[-1]
+    assert third not in (first, second)
+    pd.testing.assert_frame_equal(predictions(third), predictions(first))
+
+
+def test_mlflow_artifacts_go_to_the_bucket(runs, moto_endpoint, monkeypatch):
+    import mlflow
+
+    for name in ("AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_DEFAULT_REGION",
+                 "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"):
+        monkeypatch.setenv(name, runs["env"][name])
+    client = mlflow.MlflowClient(tracking_uri=f"sqlite:///{runs['project'] / 'mlflow.db'}")
+    experiment = client.get_experiment_by_name(f"ml_on_aws s3://{BUCKET}/{PREFIX}")
+    assert experiment.artifact_location == f"s3://{BUCKET}/{PREFIX}/mlflow"
+    run = client.search_runs([experiment.experiment_id])[0]
+    client.log_text(run.info.run_id, "logged from the test", "notes/check.txt")
+    key = f"{PREFIX}/mlflow/{run.info.run_id}/artifacts/notes/check.txt"
+    assert _read(moto_endpoint, key) == b"logged from the test"
+
+
+# Failure modes. Each leaves the bucket exactly as it was.
+
+def test_missing_bucket_is_named_before_anything_runs(runs, moto_endpoint):
+    env = {**runs["env"], "ML_ON_AWS_BUCKET": "no-such-bucket"}
+    result = run_kedro(runs["project"], "run", "--env", "aws", env=env)
+    _failed_with(result, "S3AccessError", "S3 bucket 'no-such-bucket' does not exist at",
+                 moto_endpoint, "ML_ON_AWS_BUCKET")
+    assert "no-such-bucket" not in {b["Name"] for b in s3_client(moto_endpoint).list_buckets()["Buckets"]}
+
+
+def test_rejected_credentials_are_reported_as_such(runs, moto_endpoint):
+    before = list_keys(moto_endpoint, BUCKET)
+    with moto_enforces_credentials(moto_endpoint):
+        result = run_kedro(runs["project"], "run", "--env", "aws", env=runs["env"])
+    _failed_with(result, "S3AccessError", "rejected the AWS credentials", "InvalidAccessKeyId",
+                 f"bucket '{BUCKET}'", "access key ...MPLE")
+    assert list_keys(moto_endpoint, BUCKET) == before
+
+
+def test_unreachable_endpoint_fails_after_retries_and_leaves_no_version(runs, moto_endpoint):
+    before = list_keys(moto_endpoint, BUCKET)
+    down = closed_port_endpoint()
+    result = run_kedro(runs["project"], "run", "--env", "aws", env={**runs["env"], "AWS_ENDPOINT_URL": down})
+    _failed_with(result, "S3AccessError", f"Cannot reach S3 at {down} (from AWS_ENDPOINT_URL)",
+                 "after 5 attempts", "Nothing was read or written")
+    assert list_keys(moto_endpoint, BUCKET) == before
+    assert _versions(before, "06_models/model.pkl") == _versions(list_keys(moto_endpoint, BUCKET), "06_models/model.pkl")
+
+
+def test_missing_input_object_is_named_by_key(runs, moto_endpoint):
+    prefix = "team/missing-input"
+    s3 = s3_client(moto_endpoint)
+    s3.copy_object(Bucket=BUCKET, Key=f"{prefix}/01_raw/credit_data.csv",
+                   CopySource={"Bucket": BUCKET, "Key": f"{PREFIX}/01_raw/credit_data.csv"})
+    result = run_kedro(runs["project"], "run", "--env", "aws", env={**runs["env"], "ML_ON_AWS_PREFIX": prefix})
+    output = _failed_with(result, "S3AccessError", "'new_data': no object with key",
+                          f"'{prefix}/01_raw/credit_data_new.csv' in bucket '{BUCKET}'", "kedro data upload")
+    assert "'raw_data': no object" not in output
+    assert list_keys(moto_endpoint, BUCKET, prefix) == [f"{prefix}/01_raw/credit_data.csv"]
+
+
+def test_endpoint_lost_mid_run_leaves_only_complete_objects_and_says_so(runs, moto_endpoint):
+    """S3 goes away right after the model is saved: the run stops, names the endpoint and the
+    versions it left; every object written is complete and the earlier runs are untouched."""
+    prefix = "team/cut-mid-run"
+    s3 = s3_client(moto_endpoint)
+    for name in ("credit_data.csv", "credit_data_new.csv"):
+        s3.copy_object(Bucket=BUCKET, Key=f"{prefix}/01_raw/{name}",
+                       CopySource={"Bucket": BUCKET, "Key": f"{PREFIX}/01_raw/{name}"})
+    before = list_keys(moto_endpoint, BUCKET, PREFIX)
+    proxy = EndpointThatDiesAfter(moto_endpoint, rf"^PUT /{BUCKET}/{prefix}/06_models/model\.pkl/")
+    env = {**runs["env"], "ML_ON_AWS_PREFIX": prefix, "AWS_ENDPOINT_URL": proxy.url}
+    result = run_kedro(runs["project"], "run", "--env", "aws", "--params", FAST, env=env)
+    assert proxy.down.is_set(), "the run never saved its model"
+    output = _failed_with(result, f"The connection to S3 at {proxy.url} (from AWS_ENDPOINT_URL) failed",
+                          "Could not connect to the endpoint URL", "Earlier versions are untouched")
+    keys = list_keys(moto_endpoint, BUCKET, prefix)
+    models = [k for k in keys if "/06_models/" in k]
+    assert len(models) == 1
+    version = models[0].split("/")[-2]
+    assert f"wrote (or was writing) version {version} of " in output and "model" in output
+    # The one model written is whole: it loads and predicts.
+    model = joblib.load(io.BytesIO(_read(moto_endpoint, models[0])))
+    new = pd.read_csv(io.BytesIO(_read(moto_endpoint, f"{prefix}/01_raw/credit_data_new.csv")))
+    assert len(model.predict(new)) == len(new)
+    assert not [k for k in keys if "/08_reporting/evaluation_report.json/" in k]
+    assert list_keys(moto_endpoint, BUCKET, PREFIX) == before

@@ -1,0 +1,34 @@
+"""Run identity: where artifacts go, and a content hash that identifies a table."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from ml_on_aws.tracking import local_artifact_location, table_identity
+
+
+@pytest.mark.parametrize(
+    ("uri", "expected"),
+    [
+        ("sqlite:///mlflow.db", "mlartifacts"),
+        ("file:///tmp/mlruns", "mlartifacts"),
+        ("mlruns", "mlartifacts"),
+        ("http://127.0.0.1:5000", None),
+        ("https://mlflow.example.internal", None),
+        ("arn:aws:sagemaker:eu-west-1:123456789012:mlflow-tracking-server/demo", None),
+        ("databricks", None),
+    ],
+)
+def test_local_artifacts_only_for_a_local_store(uri, expected):
+    assert local_artifact_location(uri, "mlartifacts") == expected
+
+
+def test_table_identity_follows_content_not_format():
+    table = pd.DataFrame({"a": [1, 2, 3], "b": ["x", "y", None]})
+    same = pd.DataFrame({"a": [1, 2, 3], "b": ["x", "y", None]}, index=[7, 8, 9])
+    identity = table_identity(table)
+    assert identity["rows"] == 3 and identity["columns"] == 2 and len(identity["sha256"]) == 64
+    assert table_identity(same)["sha256"] == identity["sha256"]  # the index is not content
+    assert table_identity(table.assign(a=[1, 2, 4]))["sha256"] != identity["sha256"]
+    assert table_identity(table.rename(columns={"a": "c"}))["sha256"] != identity["sha256"]
