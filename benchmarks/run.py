@@ -448,6 +448,8 @@ def write_readme() -> None:
     sections = []
     for path in sorted(RESULTS.glob("*.json")):
         results = json.loads(path.read_text())
+        if "bench_params" not in results:
+            continue  # another benchmark's file (container, serving, S3, validation): its own section
         sections.append(f"### `{path.relative_to(BENCH)}`\n\n{markdown(results)}\n")
     text = README.read_text()
     head, _, rest = text.partition(START)

@@ -177,3 +177,11 @@ def test_a_missing_suite_says_how_to_make_one(project):
     assert result.returncode != 0
     assert "'expectation_suite': no file at" in output and "conf/base/expectations/raw_data.yml" in output
     assert "Make it with: kedro validation init-suite --dataset raw_data" in output
+
+
+def test_drift_before_any_training_says_where_the_reference_comes_from(project):
+    result = run_kedro(project, "run", "--pipeline", "drift")
+    output = " ".join(_output(result).split())
+    assert result.returncode != 0
+    assert "'reference_data': no file at" in output and "05_model_input/reference_data.parquet" in output
+    assert "Make it with: kedro run (training saves" in output and "'new_data'" not in output
