@@ -204,7 +204,7 @@ def make_project(label: str, data: dict[str, Path]) -> Path:
 
 
 def kedro_run(pipeline: str | None = None) -> list[str]:
-    return [KEDRO, "run", f"--params={BENCH_PARAMS}", *([f"--pipeline={pipeline}"] if pipeline else [])]
+    return [KEDRO, "run", f"--params={BENCH_PARAMS}", *([f"--pipelines={pipeline}"] if pipeline else [])]
 
 
 def baseline_run(data: dict[str, Path], workdir: Path, stage: str = "all") -> list[str]:
