@@ -193,7 +193,8 @@ def make_project(label: str, data: dict[str, Path]) -> Path:
     shutil.rmtree(project, ignore_errors=True)
     shutil.copytree(ROOT / "conf", project / "conf", ignore=shutil.ignore_patterns("local"))
     (project / "conf" / "local").mkdir(exist_ok=True)
-    shutil.copy2(ROOT / "pyproject.toml", project / "pyproject.toml")
+    for name in ("pyproject.toml", ".telemetry"):
+        shutil.copy2(ROOT / name, project / name)
     (project / "src").mkdir()  # Kedro checks it exists; the package is installed in the venv
     for folder in (ROOT / "data").iterdir():
         if folder.is_dir():
