@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 export DO_NOT_TRACK := 1
 export KEDRO_DISABLE_TELEMETRY := 1
-export MLFLOW_ENABLE_TELEMETRY := false
+export MLFLOW_DISABLE_TELEMETRY := true
 UV ?= $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 VENV := .venv
 BIN := $(VENV)/bin

@@ -63,7 +63,7 @@ ENV = {
     **os.environ,
     "DO_NOT_TRACK": "1",
     "KEDRO_DISABLE_TELEMETRY": "1",
-    "MLFLOW_ENABLE_TELEMETRY": "false",
+    "MLFLOW_DISABLE_TELEMETRY": "true",
     "COLUMNS": "160",
 }
 

@@ -77,7 +77,7 @@ def main() -> None:
         project = copy_project(Path(tmp) / "project")
         env = {
             **{k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "ML_ON_AWS_"))},
-            "DO_NOT_TRACK": "1", "KEDRO_DISABLE_TELEMETRY": "1", "MLFLOW_ENABLE_TELEMETRY": "false",
+            "DO_NOT_TRACK": "1", "KEDRO_DISABLE_TELEMETRY": "1", "MLFLOW_DISABLE_TELEMETRY": "true",
             "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench", "AWS_DEFAULT_REGION": "us-east-1",
             "AWS_CONFIG_FILE": str(Path(tmp) / "none"), "AWS_SHARED_CREDENTIALS_FILE": str(Path(tmp) / "none"),
             "AWS_ENDPOINT_URL": endpoint, "ML_ON_AWS_BUCKET": BUCKET, "ML_ON_AWS_PREFIX": PREFIX,

@@ -16,7 +16,7 @@ KEDRO = str(Path(sys.executable).with_name("kedro"))
 # Nothing in the tests may prompt or reach the internet.
 os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("KEDRO_DISABLE_TELEMETRY", "1")
-os.environ.setdefault("MLFLOW_ENABLE_TELEMETRY", "false")
+os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 
 
 def copy_project(destination: Path) -> Path:

@@ -1,6 +1,11 @@
 """Project settings: hooks and how configuration is loaded."""
 
+import os
 import warnings
+
+# MLflow sends usage telemetry unless told not to, and Kedro imports these settings before
+# MLflow (kedro-mlflow), so this covers every `kedro` command, not only `make` and the image.
+os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 
 from kedro.config import OmegaConfigLoader
 from omegaconf.resolvers import oc
