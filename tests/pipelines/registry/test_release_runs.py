@@ -33,6 +33,11 @@ def test_second_worse_run_keeps_the_champion(project):
     assert run.data.params["training.search.n_iter"] == "2"
     assert run.data.params["dataset.raw_data.rows"] == "4000"
     assert len(run.data.params["dataset.raw_data.sha256"]) == 64
+    inputs = {d.dataset.name: d.dataset for d in run.inputs.dataset_inputs}
+    raw = inputs["raw_data"]
+    assert json.loads(raw.profile)["num_rows"] == 4000 and raw.digest == run.data.params["dataset.raw_data.sha256"][:32]
+    columns = {c["name"]: c["type"] for c in json.loads(raw.schema)["mlflow_colspec"]}
+    assert columns["Status"] == "string" and columns["Income"] in ("double", "long") and len(columns) == 14
     assert run.data.tags["kedro_env"] == "local" and "git_commit" in run.data.tags
     assert 0.5 < run.data.metrics["evaluation_metrics.test.roc_auc"] <= 1.0
     reports = {a.path for a in client.list_artifacts(run.info.run_id, "reports")}
