@@ -1,13 +1,15 @@
 """The floor: the project's work on the credit data as one plain pandas + scikit-learn script.
 
-Reads the same CSV, drops unlabelled rows, makes the same stratified split, builds the same
-preprocessing (derived features, median impute + standard scale, constant impute + one-hot
-with the same frequency limits) and the same estimator, runs the same randomized search
-(space, folds, iterations and seed read from ``conf/base/parameters.yml`` plus the same
-``--params`` overrides the harness gives ``kedro run``), computes the same metrics, learning
-curve, permutation importance and figures, writes the model with joblib and scores the new
-data in chunks. It knows the credit data's task (binary classification) and nothing else:
-it is a benchmark, not a second implementation of the project.
+Reads the same CSV, checks it and the new data against the same expectation suite
+(``conf/base/expectations/raw_data.yml``) with plain pandas, drops unlabelled rows, makes
+the same stratified split, builds the same preprocessing (derived features, median impute +
+standard scale, constant impute + one-hot with the same frequency limits) and the same
+estimator, runs the same randomized search (space, folds, iterations and seed read from
+``conf/base/parameters.yml`` plus the same ``--params`` overrides the harness gives
+``kedro run``), computes the same metrics, learning curve, permutation importance and
+figures, writes the model with joblib and scores the new data in chunks. It knows the
+credit data's task (binary classification) and nothing else: it is a benchmark, not a
+second implementation of the project.
 
 ``--stage`` runs one stage in its own process, handing tables over as Parquet in
 ``--workdir`` as Kedro does, so each pipeline has a counterpart; ``all`` keeps everything in
@@ -36,7 +38,8 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 
 ROOT = Path(__file__).resolve().parents[1]
-STAGES = ("feature_engineering", "training", "evaluation", "inference")
+STAGES = ("data_validation", "feature_engineering", "training", "evaluation", "inference")
+SUITE = ROOT / "conf/base/expectations/raw_data.yml"
 DISTRIBUTIONS = {"uniform": lambda lo, hi: stats.uniform(lo, hi - lo), "loguniform": stats.loguniform,
                  "randint": stats.randint}
 
@@ -52,6 +55,44 @@ def load_parameters(overrides: str) -> dict:
             node = node.setdefault(part, {})
         node[last] = yaml.safe_load(value)
     return params
+
+
+def suite_rules(applies_to: str) -> list[tuple[str, dict]]:
+    """(expectation type, kwargs) of the suite's entries for ``training`` or ``new_data``."""
+    suite = yaml.safe_load(SUITE.read_text())
+    return [(e["type"], e.get("kwargs") or {}) for e in suite["expectations"]
+            if applies_to in e.get("applies_to", ["training", "new_data"])]
+
+
+def pandas_check(frame: pd.DataFrame, rules: list[tuple[str, dict]]) -> list[bool]:
+    """The suite's rules by hand with pandas: whether each one holds."""
+    outcomes = []
+    for kind, kw in rules:
+        column = frame[kw["column"]] if kw.get("column") in frame.columns else None
+        match kind:
+            case "expect_table_row_count_to_be_between":
+                ok = (kw.get("min_value") or 0) <= len(frame) <= (kw.get("max_value") or float("inf"))
+            case "expect_table_columns_to_match_set":
+                ok = set(frame.columns) == set(kw["column_set"])
+            case "expect_column_to_exist":
+                ok = column is not None
+            case "expect_column_values_to_be_in_type_list":
+                ok = column is not None and str(column.dtype) in kw["type_list"]
+            case "expect_column_type_to_be":
+                ok = column is not None and str(column.dtype) == kw["type_"]
+            case "expect_column_values_to_not_be_null":
+                ok = column is not None and column.notna().mean() >= kw.get("mostly", 1.0)
+            case "expect_column_values_to_be_between":
+                present = column.dropna() if column is not None else pd.Series(dtype=float)
+                inside = present.between(kw.get("min_value", -np.inf), kw.get("max_value", np.inf))
+                ok = column is not None and inside.mean() >= kw.get("mostly", 1.0) if len(present) else True
+            case "expect_column_values_to_be_in_set":
+                present = column.dropna() if column is not None else pd.Series(dtype=object)
+                ok = column is not None and (present.isin(kw["value_set"]).mean() >= kw.get("mostly", 1.0) if len(present) else True)
+            case other:
+                raise ValueError(f"No pandas baseline for {other}")
+        outcomes.append(bool(ok))
+    return outcomes
 
 
 def add_derived(X: pd.DataFrame) -> pd.DataFrame:
@@ -194,8 +235,12 @@ def main() -> None:
     stage = args.stage
     started = time.perf_counter()
 
+    if stage in ("all", "data_validation"):
+        raw, new = pd.read_csv(args.data), pd.read_csv(args.new_data)
+        pandas_check(raw, suite_rules("training"))
+        pandas_check(new, suite_rules("new_data"))
     if stage in ("all", "feature_engineering"):
-        train_set, test_set = split(pd.read_csv(args.data), params)
+        train_set, test_set = split(raw if stage == "all" else pd.read_csv(args.data), params)
         if stage != "all":
             train_set.to_parquet(work / "train_set.parquet")
             test_set.to_parquet(work / "test_set.parquet")
@@ -210,7 +255,7 @@ def main() -> None:
     if stage in ("all", "evaluation"):
         evaluate(model, train_set, test_set, params, work / "reporting")
     if stage in ("all", "inference"):
-        new = pd.read_csv(args.new_data)
+        new = new if stage == "all" else pd.read_csv(args.new_data)
         score(model, new, params["inference"]["chunk_rows"]).to_csv(work / "predictions.csv", index=False)
     print(json.dumps({"stage": stage, "seconds": round(time.perf_counter() - started, 3)}))
 

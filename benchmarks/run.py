@@ -45,7 +45,7 @@ KEDRO = str(Path(PYTHON).with_name("kedro"))
 WORK = scale_data.DATA_DIR / "work"
 RESULTS = BENCH / "results"
 README = BENCH / "README.md"
-BASELINE_STAGES = ("feature_engineering", "training", "evaluation", "inference")
+BASELINE_STAGES = ("data_validation", "feature_engineering", "training", "evaluation", "inference")
 TRAINING_PIPELINE = "training"
 
 SIZES = {"tiny": 1_000, "100k": 100_000, "1m": 1_000_000, "10m": 10_000_000}
