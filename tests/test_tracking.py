@@ -32,3 +32,14 @@ def test_table_identity_follows_content_not_format():
     assert table_identity(same)["sha256"] == identity["sha256"]  # the index is not content
     assert table_identity(table.assign(a=[1, 2, 4]))["sha256"] != identity["sha256"]
     assert table_identity(table.rename(columns={"a": "c"}))["sha256"] != identity["sha256"]
+
+
+def test_a_sagemaker_tracking_server_arn_is_understood(monkeypatch):
+    # The sagemaker-mlflow plugin maps the ARN to the server's regional endpoint (no request yet).
+    from mlflow.tracking._tracking_service.utils import _get_store
+
+    for name, value in {"AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "y", "AWS_DEFAULT_REGION": "us-east-1"}.items():
+        monkeypatch.setenv(name, value)
+    store = _get_store("arn:aws:sagemaker:eu-west-1:123456789012:mlflow-tracking-server/ml-on-aws")
+    assert type(store).__name__ == "MlflowSageMakerStore"
+    assert store.get_host_creds().host == "https://eu-west-1.experiments.sagemaker.aws"
