@@ -32,14 +32,28 @@ def validate_new_data(
     return _validate(new_data, expectation_suite, validation_params, dataset="new_data", role="new_data")
 
 
+# Expectations on how many rows there are to learn from: they do not apply to a test table.
+TRAINING_SIZE_EXPECTATIONS = frozenset({"expect_table_row_count_to_be_between"})
+
+
+def validate_test_data(
+    test_data: pd.DataFrame, expectation_suite: dict[str, Any], validation_params: dict[str, Any]
+) -> tuple[dict[str, Any], str]:
+    """Report and Data Docs page of a test table given apart from the training table: the
+    training expectations (it has the target too) except the row count, which the suite sets
+    for training (a test table is smaller; an empty one fails in feature engineering)."""
+    return _validate(test_data, expectation_suite, validation_params, dataset="test_data", role="training",
+                     skip=TRAINING_SIZE_EXPECTATIONS)
+
+
 def _validate(
-    frame: pd.DataFrame, suite_content: dict[str, Any], params: dict[str, Any], dataset: str, role: Role
+    frame: pd.DataFrame, suite_content: dict[str, Any], params: dict[str, Any], dataset: str, role: Role,
+    skip: frozenset[str] = frozenset(),
 ) -> tuple[dict[str, Any], str]:
     settings = parse(ValidationConfig, params, "validation")
     suite = parse_suite(suite_content)
-    outcomes, result = validate_frame(
-        frame, entries_for(suite, role), dataset, settings.example_values, settings.observe_passing
-    )
+    entries = [entry for entry in entries_for(suite, role) if entry.type not in skip]
+    outcomes, result = validate_frame(frame, entries, dataset, settings.example_values, settings.observe_passing)
     # A missing column fails every expectation on it; report it once, as missing.
     missing = {o["column"] for o in outcomes if o["expectation"] == "expect_column_to_exist" and not o["success"]}
     for outcome in outcomes:
