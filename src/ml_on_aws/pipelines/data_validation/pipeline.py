@@ -4,7 +4,12 @@ from collections.abc import Callable
 
 from kedro.pipeline import Pipeline, node
 
-from .nodes import stop_on_critical_failures, validate_new_data, validate_test_data, validate_training_data
+from .nodes import (
+    stop_on_critical_failures,
+    validate_new_data,
+    validate_test_data,
+    validate_training_data,
+)
 
 
 def create_pipeline(**kwargs) -> Pipeline:
