@@ -148,3 +148,5 @@ def test_a_test_table_meets_the_training_expectations_except_the_training_row_co
     assert any(r["column"] == "Status" for r in report["results"])  # target expectations apply
     report, _ = validate_test_data(small.assign(Status="unknown"), suite, PARAMS)
     assert [f["column"] for f in report["critical_failures"]] == ["Status"]
+    report, _ = validate_test_data(small.head(0), suite, PARAMS)
+    assert report["critical_failures"][0]["expectation"] == "expect_table_row_count_to_be_between"
