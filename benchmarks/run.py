@@ -193,7 +193,8 @@ def make_project(label: str, data: dict[str, Path]) -> Path:
     shutil.rmtree(project, ignore_errors=True)
     shutil.copytree(ROOT / "conf", project / "conf", ignore=shutil.ignore_patterns("local"))
     (project / "conf" / "local").mkdir(exist_ok=True)
-    shutil.copy2(ROOT / "pyproject.toml", project / "pyproject.toml")
+    for name in ("pyproject.toml", ".telemetry"):
+        shutil.copy2(ROOT / name, project / name)
     (project / "src").mkdir()  # Kedro checks it exists; the package is installed in the venv
     for folder in (ROOT / "data").iterdir():
         if folder.is_dir():
@@ -204,7 +205,7 @@ def make_project(label: str, data: dict[str, Path]) -> Path:
 
 
 def kedro_run(pipeline: str | None = None) -> list[str]:
-    return [KEDRO, "run", f"--params={BENCH_PARAMS}", *([f"--pipeline={pipeline}"] if pipeline else [])]
+    return [KEDRO, "run", f"--params={BENCH_PARAMS}", *([f"--pipelines={pipeline}"] if pipeline else [])]
 
 
 def baseline_run(data: dict[str, Path], workdir: Path, stage: str = "all") -> list[str]:
@@ -448,6 +449,8 @@ def write_readme() -> None:
     sections = []
     for path in sorted(RESULTS.glob("*.json")):
         results = json.loads(path.read_text())
+        if "bench_params" not in results:
+            continue  # another benchmark's file (container, serving, S3, validation): its own section
         sections.append(f"### `{path.relative_to(BENCH)}`\n\n{markdown(results)}\n")
     text = README.read_text()
     head, _, rest = text.partition(START)

@@ -21,7 +21,7 @@ os.environ.setdefault("MLFLOW_ENABLE_TELEMETRY", "false")
 
 def copy_project(destination: Path) -> Path:
     """The project's configuration, bundled raw data and metadata, without outputs or stores."""
-    for name in ("conf", "pyproject.toml"):
+    for name in ("conf", "pyproject.toml", ".telemetry"):
         source = PROJECT_ROOT / name
         if source.is_dir():
             shutil.copytree(source, destination / name, ignore=shutil.ignore_patterns("local"))

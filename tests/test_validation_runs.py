@@ -107,7 +107,7 @@ def test_bad_input_stops_the_run_and_keeps_earlier_versions(trained_copy, spoil,
     project = trained_copy
     before = _snapshot(project)
     spoil(project)
-    result = run_kedro(project, "run", "--pipeline", pipeline, "--params", FAST_SEARCH)
+    result = run_kedro(project, "run", "--pipelines", pipeline, "--params", FAST_SEARCH)
     output = " ".join(_output(result).split())
     assert result.returncode != 0
     for text in expected:
@@ -120,7 +120,7 @@ def test_bad_input_stops_the_run_and_keeps_earlier_versions(trained_copy, spoil,
 def test_failed_validation_still_writes_its_report(trained_copy):
     project = trained_copy
     _drop_income(project)
-    assert run_kedro(project, "run", "--pipeline", "data_validation").returncode != 0
+    assert run_kedro(project, "run", "--pipelines", "data_validation").returncode != 0
     report = json.loads((project / REPORTS / "raw_data_validation.json").read_text())
     assert report["passed"] is False
     assert [(f["column"], f["expectation"]) for f in report["critical_failures"]] == [("Income", "expect_column_to_exist")]
@@ -128,7 +128,7 @@ def test_failed_validation_still_writes_its_report(trained_copy):
 
 def _drift(project: Path, batch: pd.DataFrame) -> dict:
     batch.to_csv(project / NEW, index=False)
-    _check(run_kedro(project, "run", "--pipeline", "drift"))
+    _check(run_kedro(project, "run", "--pipelines", "drift"))
     return json.loads((project / "data/08_reporting/drift/retrain_signal.json").read_text())
 
 
@@ -172,8 +172,16 @@ def test_cli_and_other_pipelines_do_not_import_great_expectations():
 
 def test_a_missing_suite_says_how_to_make_one(project):
     (project / "conf/base/expectations/raw_data.yml").unlink()
-    result = run_kedro(project, "run", "--pipeline", "data_validation")
+    result = run_kedro(project, "run", "--pipelines", "data_validation")
     output = " ".join(_output(result).split())
     assert result.returncode != 0
     assert "'expectation_suite': no file at" in output and "conf/base/expectations/raw_data.yml" in output
     assert "Make it with: kedro validation init-suite --dataset raw_data" in output
+
+
+def test_drift_before_any_training_says_where_the_reference_comes_from(project):
+    result = run_kedro(project, "run", "--pipelines", "drift")
+    output = " ".join(_output(result).split())
+    assert result.returncode != 0
+    assert "'reference_data': no file at" in output and "05_model_input/reference_data.parquet" in output
+    assert "Make it with: kedro run (training saves" in output and "'new_data'" not in output

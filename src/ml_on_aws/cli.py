@@ -69,8 +69,9 @@ def download_model_command(model_uri: str, destination: str, env: str | None) ->
 @click.option("--host", default=None, help="Address to bind (default 127.0.0.1 or ML_ON_AWS_HOST).")
 @click.option("--port", type=int, default=None, help="Port (default 8080 or SAGEMAKER_BIND_TO_PORT).")
 @click.option("--workers", type=int, default=None, help="Processes (default: CPUs or SAGEMAKER_MODEL_SERVER_WORKERS).")
+@click.option("--allow-rejected", is_flag=True, help="Serve a model directory even if its quality gate rejected it.")
 def serve_command(model_dir: str, model_uri: str | None, env: str | None, host: str | None,
-                  port: int | None, workers: int | None) -> None:
+                  port: int | None, workers: int | None, allow_rejected: bool) -> None:
     """Serve predictions over HTTP with the SageMaker contract (/ping, /invocations)."""
     import tempfile
 
@@ -81,11 +82,30 @@ def serve_command(model_dir: str, model_uri: str | None, env: str | None, host: 
         _use_project_mlflow(env)
         model_dir = str(download_model(model_uri, tempfile.mkdtemp(prefix="ml_on_aws_model_")))
         click.echo(f"Serving {model_uri} from {model_dir}")
+    elif not allow_rejected:
+        _refuse_rejected_model(Path(model_dir))
     args = ["--model-dir", model_dir]
     for flag, value in (("--host", host), ("--port", port), ("--workers", workers)):
         if value is not None:
             args += [flag, str(value)]
     serve(parse_args(args))
+
+
+def _refuse_rejected_model(model_dir: Path) -> None:
+    """The model directory holds the latest run's model, accepted or not: never serve a rejected
+    one by accident (the registry's champion is the last good model)."""
+    import yaml
+
+    mlmodel = model_dir / "MLmodel"
+    if not mlmodel.is_file():
+        return  # the server names the missing model
+    gate = (yaml.safe_load(mlmodel.read_text(encoding="utf-8")).get("metadata") or {}).get("quality_gate") or {}
+    if gate.get("accepted") is False:
+        raise click.ClickException(
+            f"The model in {model_dir} did not pass the quality gate ({gate.get('reason')}). Serve the last "
+            "good model with --model-uri models:/<registered name>@champion, or pass --allow-rejected."
+        )
+
 
 @cli.group()
 def validation() -> None:

@@ -21,7 +21,10 @@ TEST_DATASET = "test_data"
 INPUT_TABLES = (RAW_DATASET, "new_data", TEST_DATASET)
 SUITE_DATASET = "expectation_suite"
 # How a user makes an input the project does not ship for their data (named when it is missing).
-HOW_TO_CREATE_INPUTS = {SUITE_DATASET: f"kedro validation init-suite --dataset {RAW_DATASET}"}
+HOW_TO_CREATE_INPUTS = {
+    SUITE_DATASET: f"kedro validation init-suite --dataset {RAW_DATASET}",
+    "reference_data": "kedro run (training saves the rows the model learned from as the drift reference)",
+}
 # Enough rows to tell a label from a continuous value without reading a large file twice.
 _TARGET_SAMPLE_ROWS = 100_000
 

@@ -1,5 +1,7 @@
 """Project settings: hooks and how configuration is loaded."""
 
+import warnings
+
 from kedro.config import OmegaConfigLoader
 from omegaconf.resolvers import oc
 
@@ -9,6 +11,10 @@ from ml_on_aws.aws.locations import RESOLVERS as AWS_RESOLVERS
 from ml_on_aws.hooks import ConfigCheckHooks, ReportLocationHooks
 from ml_on_aws.sagemaker.hosts import current_host
 from ml_on_aws.tracking import RunIdentityHooks, local_artifact_location
+
+# Kedro and kedro-mlflow register their resolvers through OmegaConf's deprecated API: four
+# identical warnings per run that no user of this project can act on.
+warnings.filterwarnings("ignore", message=r"register_new_resolver\(\) is deprecated", category=UserWarning)
 
 HOOKS = (ConfigCheckHooks(), ReportLocationHooks(), RunIdentityHooks(), S3Hooks(), CloudWatchHooks())
 

@@ -11,6 +11,7 @@ import hashlib
 import logging
 import os
 import subprocess
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -131,9 +132,13 @@ class RunIdentityHooks:
                 **{f"dataset.{dataset_name}.{key}": value for key, value in identity.items()},
             }
         )
-        # Also as an MLflow dataset input, so the UI lists it under "Datasets used".
-        source = mlflow.data.from_pandas(data, source=where, name=dataset_name, digest=identity["sha256"][:32])
-        mlflow.log_input(source, context=dataset_name)
+        # Also as an MLflow dataset input, so the UI lists it under "Datasets used". MLflow's
+        # hints here (an ambiguous local source, integer columns in the inferred schema) concern
+        # model signatures, which the registry builds itself: they would only clutter the log.
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", category=UserWarning, module=r"mlflow\.(data|types)\.")
+            source = mlflow.data.from_pandas(data, source=where, name=dataset_name, digest=identity["sha256"][:32])
+            mlflow.log_input(source, context=dataset_name)
         logger.info("Tracked dataset '%s': %s rows, sha256 %s.", dataset_name, identity["rows"], identity["sha256"][:12])
 
     @hook_impl

@@ -13,7 +13,6 @@ from contextlib import contextmanager
 from urllib.parse import urlparse
 
 import boto3
-import pytest
 
 FAKE_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "AKIAIOSFODNN7EXAMPLE",
@@ -25,18 +24,6 @@ _AWS_VARIABLES_TO_CLEAR = (
     "AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL_S3", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
     "AWS_RETRY_MODE", "AWS_MAX_ATTEMPTS", "ML_ON_AWS_BUCKET", "ML_ON_AWS_PREFIX",
 )
-
-
-@pytest.fixture(scope="session")
-def moto_endpoint() -> Iterator[str]:
-    """moto's S3 server on a free loopback port, for the whole test session."""
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
 
 
 # One log record per line, unwrapped, so that tests can assert on whole messages.

@@ -136,7 +136,7 @@ def test_load_versions_reproduces_the_first_run(runs, moto_endpoint):
         return pd.read_csv(io.BytesIO(_read(moto_endpoint, key)))
 
     assert not predictions(first).equals(predictions(second)), "both runs trained the same model"
-    _ok(run_kedro(runs["project"], "run", "--env", "aws", "--pipeline", "inference",
+    _ok(run_kedro(runs["project"], "run", "--env", "aws", "--pipelines", "inference",
                   "--load-versions", f"model:{first}", env=runs["env"]))
     third = _versions(list_keys(moto_endpoint, BUCKET), "07_model_output/predictions.csv")[-1]
     assert third not in (first, second)

@@ -10,7 +10,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from moto.server import ThreadedMotoServer
 
 ROOT = Path(__file__).resolve().parents[2]
 REGION = "eu-west-1"
@@ -27,15 +26,6 @@ SAGEMAKER_ENV = {
     "ML_ON_AWS_PREFIX": "project",
     "ML_ON_AWS_IMAGE_URI": IMAGE_URI,
 }
-
-
-@pytest.fixture(scope="session")
-def moto_endpoint() -> Iterator[str]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
 
 
 def _aws_credentials(monkeypatch: pytest.MonkeyPatch, endpoint: str) -> None:

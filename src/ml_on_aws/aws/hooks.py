@@ -9,6 +9,7 @@ from kedro.framework.hooks import hook_impl
 
 from ml_on_aws.aws.checks import check_inputs_exist, check_s3_datasets, explain_failure
 from ml_on_aws.hooks import HOW_TO_CREATE_INPUTS
+from ml_on_aws.versions import set_aside_versions
 
 logger = logging.getLogger(__name__)
 
@@ -44,11 +45,19 @@ class S3Hooks:
         if explanation:
             logger.error("%s Earlier versions are untouched.", explanation)
         if self._versioned_saves:
-            # Each object is whole or absent (S3 and local writes are all-or-nothing per object),
-            # but the run is not: what it wrote is now the newest version although the run failed.
-            logger.warning(
-                "This failed run wrote (or was writing) version %s of %s; whatever reached storage "
-                "is complete and is now the newest version. To keep using the last good run, pass "
-                "--load-versions <dataset>:<version> (versions are the folders under each dataset).",
-                run_params.get("run_id"), ", ".join(sorted(self._versioned_saves)),
-            )
+            moved, kept = set_aside_versions(catalog, self._versioned_saves)
+            if moved:
+                logger.warning(
+                    "This failed run's saved versions were moved aside, so the last good run's stay the "
+                    "newest (still readable there): %s", "; ".join(moved),
+                )
+            if kept:
+                # Each object is whole or absent (S3 and local writes are all-or-nothing per object),
+                # but the run is not: what it wrote is now the newest version although the run failed.
+                logger.warning(
+                    "This failed run wrote (or was writing) version %s of %s; whatever reached storage "
+                    "is complete and, as it could not be moved aside (%s), is now the newest version. To "
+                    "keep using the last good run, pass --load-versions <dataset>:<version> (versions are "
+                    "the folders under each dataset).",
+                    run_params.get("run_id"), ", ".join(sorted(kept)), "; ".join(kept.values()),
+                )

@@ -289,7 +289,7 @@ def process(opt_ml: OptMl, pipeline_name: str) -> None:
             raise JobError(f"no pipeline named '{pipeline_name}'; the pipelines are: "
                            f"{', '.join(sorted(p for p in pipelines if p != '__default__'))}.")
         project.check_inputs(pipelines[pipeline_name], opt_ml.processing_input)
-        project.run(pipeline_name=pipeline_name)
+        project.run(pipeline_names=[pipeline_name])
 
 
 def check_processing_inputs(opt_ml: OptMl, config: dict[str, Any]) -> None:

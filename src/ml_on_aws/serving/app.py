@@ -1,7 +1,10 @@
 """The SageMaker inference contract over HTTP: ``GET /ping`` and ``POST /invocations``.
 
-One process per worker; each loads the model in a background thread at start-up and answers
-``/ping`` with 503 until the model is ready (200 after). A request is parsed in a thread,
+One process per worker; each loads the model during its start-up, before it accepts a
+connection: with several workers sharing the port, a worker still loading would otherwise take
+requests it cannot answer while another one already says 200 to ``/ping``. Until the first
+worker is ready, connections wait in the listen queue; a model that cannot be loaded makes
+``/ping`` (and ``/invocations``) answer 503 with the reason, so SageMaker reports it. A request is parsed in a thread,
 scored by the worker's micro-batcher (requests that wait together are predicted together,
 see ``batching``), and rendered.
 """
@@ -10,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import threading
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -62,14 +64,12 @@ def create_app(settings: ServerSettings | None = None) -> Starlette:
     async def ping(request: Request) -> Response:
         if state.served is not None:
             return _json(200, b'{"status":"ok"}')
-        if state.error is not None:
-            return _json(503, payload.error_body(f"Model not loaded: {state.error}"))
-        return _json(503, payload.error_body("Model is loading."))
+        return _json(503, payload.error_body(f"Model not loaded: {state.error}"))
 
     async def invocations(request: Request) -> Response:
         try:
             if state.served is None:
-                raise payload.RequestError(503, f"Model not loaded: {state.error or 'still loading'}.")
+                raise payload.RequestError(503, f"Model not loaded: {state.error}.")
             kind = payload.request_format(request.headers.get("content-type"))
             answer = payload.response_format(request.headers.get("accept"), kind)
             body = await _read_body(request, settings.max_payload_bytes)
@@ -94,7 +94,7 @@ def create_app(settings: ServerSettings | None = None) -> Starlette:
         from ml_on_aws.serving.model import limit_threads
 
         limit_threads(settings.model_threads)  # the worker threads inherit OMP_NUM_THREADS as well
-        threading.Thread(target=state.load, args=(settings.model_dir,), name="model-loader", daemon=True).start()
+        await run_in_threadpool(state.load, settings.model_dir)
         yield
 
     app = Starlette(
