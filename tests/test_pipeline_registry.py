@@ -35,7 +35,8 @@ def test_training_drift_reads_the_production_reference_not_the_one_training_writ
     assert "production_reference_data" in drift.inputs() and "reference_data" not in drift.all_inputs()
     assert {"drift_report", "retrain_signal"} <= drift.all_outputs()
     assert _consumers(drift, "raw_data") == {"validate_raw_data", "gate_raw_data"}
-    # Run with a training pipeline, it shares the validation of the training table.
-    combined = pipelines["__default__"] + drift
-    assert len(combined.nodes) == len(pipelines["__default__"].nodes) + len(pipelines["drift"].nodes)
-    assert "reference_data" in combined.all_outputs() and "reference_data" not in combined.inputs()
+    # Run with either training pipeline, it shares the validation of the training table.
+    for training in (pipelines["__default__"], pipelines[WITH_TEST_DATA]):
+        combined = training + drift
+        assert len(combined.nodes) == len(training.nodes) + len(pipelines["drift"].nodes)
+        assert "reference_data" in combined.all_outputs() and "reference_data" not in combined.inputs()
