@@ -114,6 +114,15 @@ def test_training_prints_metric_lines_for_the_documented_regexes(trained):
         assert float(match.group(1)) == pytest.approx(saved[name], rel=1e-6)
 
 
+def test_a_successful_job_logs_no_error(trained):
+    # CloudWatch shows everything the job prints: a finished job leaves no traceback behind
+    # (e.g. MLflow ending its run at exit, after the job's scratch store was removed).
+    _, result = trained
+    output = result.stdout + result.stderr
+    assert result.returncode == 0
+    assert "Traceback" not in output and " ERROR " not in output, output[-3000:]
+
+
 def test_processing_scores_new_data_with_the_training_artifact(trained, tmp_path):
     trained_opt_ml, _ = trained
     opt_ml = tmp_path / "opt_ml"

@@ -377,10 +377,15 @@ def kedro_project(env: str) -> Iterator[KedroProject]:
 
 
 def _end_mlflow_run() -> None:
-    """Close a run left open (e.g. by a failed node) while its store still exists."""
+    """Close a run left open (e.g. by a failed node) while its store still exists.
+
+    kedro-mlflow reopens the run before every node, which stacks it once per node; MLflow's exit
+    handler would otherwise end the rest after the scratch folder (and its SQLite store) is gone.
+    """
     mlflow = sys.modules.get("mlflow")
-    if mlflow is not None and mlflow.active_run() is not None:
-        mlflow.end_run("FAILED" if sys.exc_info()[0] else "FINISHED")
+    status = "FAILED" if sys.exc_info()[0] else "FINISHED"
+    while mlflow is not None and mlflow.active_run() is not None:
+        mlflow.end_run(status)
 
 
 def read_json(path: Path, default: Any) -> Any:
