@@ -133,3 +133,20 @@ def test_kedro_viz_builds_offline(project):
     main = json.loads((build / "api" / "main").read_text())
     names = {n["name"] for n in main["nodes"]}
     assert {"train_model", "evaluate_model", "score_new_data"} <= {n.replace(" ", "_").lower() for n in names}
+
+
+def test_a_test_table_of_ones_own_and_drift_against_production_locally(project):
+    """`kedro run --pipelines with_test_data` (conf/base `test_data`), then `training_drift`
+    against a production reference (conf/base `production_reference_data`)."""
+    raw = pd.read_csv(project / "data/01_raw/credit_data.csv")
+    raw.iloc[:3000].to_csv(project / "data/01_raw/credit_data.csv", index=False)
+    raw.iloc[3000:].to_csv(project / "data/01_raw/test_data.csv", index=False)
+    _check(run_kedro(project, "run", "--pipelines", "with_test_data", "--params", FAST_SEARCH))
+    assert _report(project)["rows"] == {"train": 3000, "test": int(raw.iloc[3000:]["Status"].notna().sum())}
+    assert (project / "data/08_reporting/validation/test_data_validation.json").is_file()
+
+    production = raw.iloc[3000:].assign(Income=lambda t: t["Income"] * 3)
+    production.to_parquet(project / "data/01_raw/production_reference_data.parquet")
+    _check(run_kedro(project, "run", "--pipelines", "training_drift"))
+    signal = json.loads((project / "data/08_reporting/drift/retrain_signal.json").read_text())
+    assert signal["retrain"] == 1 and "Income" in signal["drifted_columns"]

@@ -15,13 +15,18 @@ from ml_on_aws.config import SECTIONS, ConfigurationError, parameters_file_for, 
 logger = logging.getLogger(__name__)
 
 RAW_DATASET = "raw_data"
+# A test table given apart from the training table (pipeline with_test_data).
+TEST_DATASET = "test_data"
 # Input tables whose files are checked to be readable before any node runs.
-INPUT_TABLES = (RAW_DATASET, "new_data")
+INPUT_TABLES = (RAW_DATASET, "new_data", TEST_DATASET)
 SUITE_DATASET = "expectation_suite"
 # How a user makes an input the project does not ship for their data (named when it is missing).
 HOW_TO_CREATE_INPUTS = {
     SUITE_DATASET: f"kedro validation init-suite --dataset {RAW_DATASET}",
     "reference_data": "kedro run (training saves the rows the model learned from as the drift reference)",
+    TEST_DATASET: "your held-out test table, with the columns of raw_data (or run the default pipeline, "
+                  "which splits raw_data)",
+    "production_reference_data": "a copy of the reference_data.parquet the production model's training wrote",
 }
 # Enough rows to tell a label from a continuous value without reading a large file twice.
 _TARGET_SAMPLE_ROWS = 100_000
@@ -45,6 +50,8 @@ class ConfigCheckHooks:
         for name in INPUT_TABLES:
             if name in pipeline.inputs():
                 check_readable(catalog[name], name)
+        if {RAW_DATASET, TEST_DATASET} <= pipeline.inputs():
+            check_same_columns(catalog[TEST_DATASET], TEST_DATASET, catalog[RAW_DATASET], RAW_DATASET)
         if RAW_DATASET not in pipeline.inputs() or "data" not in parsed:
             return
         data = parsed["data"]
@@ -64,6 +71,26 @@ class ConfigCheckHooks:
         from ml_on_aws.pipelines.feature_engineering.columns import check_config_fits_data
 
         check_config_fits_data(columns, target, data, where)
+
+
+def check_same_columns(dataset: Any, name: str, like: Any, like_name: str) -> None:
+    """Raise ``ConfigurationError`` naming the file and the columns of ``like`` that ``dataset`` lacks."""
+    columns, expected = read_columns(dataset), read_columns(like)
+    if columns is None or expected is None:
+        return
+    missing = [c for c in expected if c not in columns]
+    if missing:
+        raise ConfigurationError(
+            f"Dataset '{name}' ({header_location(dataset)}) lacks column(s) {missing} of '{like_name}' "
+            f"({header_location(like)}); it needs the same columns, the target included."
+        )
+
+
+def header_location(dataset: Any) -> str:
+    """The file whose header gave the columns: the first file of a folder of parts."""
+    if hasattr(dataset, "files"):  # TableFilesDataset
+        return str(dataset.files()[0])
+    return describe_location(dataset)
 
 
 def describe_location(dataset: Any) -> str:

@@ -14,6 +14,10 @@ from ml_on_aws.pipelines import (
     training,
 )
 
+# Variants of the training run (the SageMaker training job selects them by input channel).
+WITH_TEST_DATA = "with_test_data"
+TRAINING_DRIFT = "training_drift"
+
 
 def register_pipelines() -> dict[str, Pipeline]:
     """The stages by name; ``__default__`` runs them in order, raw data to predictions.
@@ -21,28 +25,48 @@ def register_pipelines() -> dict[str, Pipeline]:
     Validation comes first: feature engineering and batch inference read the tables only
     through its gates (``validated_raw_data``, ``validated_new_data``), so a critical failure
     stops the run before anything is computed or written from bad data.
+
+    ``with_test_data`` is ``__default__`` with a test table held out apart (``test_data``),
+    validated like ``raw_data`` and taken as the test set instead of a split of ``raw_data``.
+    ``training_drift`` compares the validated training table with ``production_reference_data``
+    (the reference rows of the model in production): the ``drift`` pipeline with its reference
+    renamed, so it is never confused with the ``reference_data`` a training run writes.
     """
     validate_raw = data_validation.pipeline.create_pipeline()
     validate_new = data_validation.pipeline.create_new_data_pipeline()
+    validate_test = data_validation.pipeline.create_test_data_pipeline()
     features = feature_engineering.pipeline.create_pipeline()
+    features_with_test_data = feature_engineering.pipeline.create_given_test_set_pipeline()
     scoring = inference.pipeline.create_pipeline()
     gated_features = Pipeline(features, inputs={"raw_data": "validated_raw_data"})
+    gated_features_with_test_data = Pipeline(
+        features_with_test_data, inputs={"raw_data": "validated_raw_data", "test_data": "validated_test_data"}
+    )
     gated_scoring = Pipeline(scoring, inputs={"new_data": "validated_new_data"})
     pipelines = {
         "data_validation": validate_raw + validate_new,
         "feature_engineering": features,
+        "feature_engineering_with_test_data": features_with_test_data,
         "training": training.pipeline.create_pipeline(),
         "evaluation": evaluation.pipeline.create_pipeline(),
         "registry": registry.pipeline.create_pipeline(),
         "inference": validate_new + gated_scoring,
         "drift": drift.pipeline.create_pipeline(),
     }
-    pipelines["__default__"] = (
-        pipelines["data_validation"]
-        + gated_features
-        + pipelines["training"]
-        + pipelines["evaluation"]
-        + pipelines["registry"]
-        + gated_scoring
+
+    def end_to_end(validated_features: Pipeline) -> Pipeline:
+        return (
+            pipelines["data_validation"]
+            + validated_features
+            + pipelines["training"]
+            + pipelines["evaluation"]
+            + pipelines["registry"]
+            + gated_scoring
+        )
+
+    pipelines["__default__"] = end_to_end(gated_features)
+    pipelines[WITH_TEST_DATA] = end_to_end(validate_test + gated_features_with_test_data)
+    pipelines[TRAINING_DRIFT] = validate_raw + Pipeline(
+        pipelines["drift"], inputs={"new_data": "validated_raw_data", "reference_data": "production_reference_data"}
     )
     return pipelines

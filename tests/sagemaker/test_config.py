@@ -8,7 +8,7 @@ import re
 import pytest
 
 from ml_on_aws.config import ConfigurationError
-from ml_on_aws.sagemaker.config import instance_types, load, parse_config, read
+from ml_on_aws.sagemaker.config import instance_types, load, parse_config, read, with_channels
 
 from .conftest import BUCKET, ROLE_ARN, ROOT
 
@@ -68,6 +68,7 @@ def test_without_the_bucket_variable_the_error_names_it(aws, monkeypatch):
         (("transform", "output_s3_uri"), "s3://Upper_Case/x", "transform.output_s3_uri"),
         (("training", "metric_definitions"), [{"name": "auc", "regex": "auc=[0-9.]+"}], "training.metric_definitions.0"),
         (("training", "unknown_key"), 1, "training.unknown_key"),
+        (("training", "channels", "validation"), {"s3_uri": f"s3://{BUCKET}/v.csv"}, "training.channels"),
     ],
 )
 def test_a_wrong_value_is_reported_with_its_key(raw, path, value, key):
@@ -86,3 +87,15 @@ def test_instance_types_come_from_botocore_per_kind_of_job():
     # Burstable instances host endpoints but do not train.
     assert "ml.t2.medium" in instance_types("ProductionVariant")
     assert "ml.t2.medium" not in instance_types("Training")
+
+
+def test_channels_given_on_the_command_line_are_added_checked_and_keep_the_rest(raw):
+    config = parse_config(raw)
+    test_uri, reference_uri = f"s3://{BUCKET}/held-out/test.csv", f"s3://{BUCKET}/prod/reference_data.parquet"
+    changed = with_channels(config, {"train": None, "test": test_uri, "reference": reference_uri})
+    assert changed.training.channels["test"].s3_uri == test_uri
+    assert changed.training.channels["reference"].s3_uri == reference_uri
+    assert changed.training.channels["train"] == config.training.channels["train"]
+    assert with_channels(config, {"test": None}) is config
+    with pytest.raises(ConfigurationError, match=r"training\.channels\.test\.s3_uri: must be an S3 location"):
+        with_channels(config, {"test": "held-out/test.csv"})

@@ -85,7 +85,7 @@ def test_training_writes_the_served_model_and_the_reports(trained, project_copy)
     assert not (opt_ml / "output" / "failure").exists()
     # Intermediate datasets and the MLflow store went to a scratch folder, not the project.
     written = [p for p in project_copy.rglob("*") if p.is_file() and "01_raw" not in p.parts
-               and p.parent.name != "local" and "conf" not in p.parts and p.name != "pyproject.toml"]
+               and p.parent.name != "local" and "conf" not in p.parts and p.name not in ("pyproject.toml", ".telemetry")]
     assert written == []
     from ml_on_aws.serving import load_model
 
@@ -112,6 +112,15 @@ def test_training_prints_metric_lines_for_the_documented_regexes(trained):
         match = re.search(METRIC_REGEX.format(name=name), result.stdout)
         assert match, f"no metric line for {name}"
         assert float(match.group(1)) == pytest.approx(saved[name], rel=1e-6)
+
+
+def test_a_successful_job_logs_no_error(trained):
+    # CloudWatch shows everything the job prints: a finished job leaves no traceback behind
+    # (e.g. MLflow ending its run at exit, after the job's scratch store was removed).
+    _, result = trained
+    output = result.stdout + result.stderr
+    assert result.returncode == 0
+    assert "Traceback" not in output and " ERROR " not in output, output[-3000:]
 
 
 def test_processing_scores_new_data_with_the_training_artifact(trained, tmp_path):

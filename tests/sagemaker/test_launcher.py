@@ -75,6 +75,19 @@ def test_train_submits_the_configured_job_and_reports_how_it_ended(project, clie
     assert f"training job {name}: Completed" in result.output
 
 
+def test_train_adds_the_test_and_reference_channels_given_as_options(project, client):
+    test_uri, reference_uri = f"s3://{BUCKET}/held-out/", f"s3://{BUCKET}/production/reference_data.parquet"
+
+    result = kedro_sagemaker(project, "train", "--test", test_uri, "--reference", reference_uri)
+
+    assert result.exit_code == 0, result.output
+    [summary] = client.list_training_jobs()["TrainingJobSummaries"]
+    job = client.describe_training_job(TrainingJobName=summary["TrainingJobName"])
+    sources = {c["ChannelName"]: c["DataSource"]["S3DataSource"]["S3Uri"] for c in job["InputDataConfig"]}
+    assert sources == {"train": f"s3://{BUCKET}/project/01_raw/credit_data.csv", "test": test_uri,
+                       "reference": reference_uri}
+
+
 def test_without_wait_the_command_returns_after_submitting(project, client):
     result = kedro_sagemaker(project, "train")
     assert result.exit_code == 0, result.output

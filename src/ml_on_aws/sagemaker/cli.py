@@ -32,12 +32,14 @@ def _options(command: Callable) -> Callable:
     )(command)
 
 
-def _launch(metadata: Any, env: str, local: bool, action: Callable[[Any], bool]) -> None:
-    from ml_on_aws.sagemaker.config import load
+def _launch(
+    metadata: Any, env: str, local: bool, action: Callable[[Any], bool], channels: dict[str, str | None] | None = None
+) -> None:
+    from ml_on_aws.sagemaker.config import load, with_channels
     from ml_on_aws.sagemaker.launcher import Launcher
 
     try:
-        config = load(_project_path(metadata), env)
+        config = with_channels(load(_project_path(metadata), env), channels or {})
         launcher = Launcher(config, _project_path(metadata), click.echo, local=local)
         succeeded = action(launcher)
     except ConfigurationError as exc:
@@ -52,11 +54,20 @@ def sagemaker() -> None:
 
 
 @sagemaker.command()
+@click.option("--train", "train_uri", metavar="S3_URI", help="The `train` channel (default: training.channels.train).")
+@click.option("--test", "test_uri", metavar="S3_URI",
+              help="Optional `test` channel: a test table (columns of train) used instead of a split of train.")
+@click.option("--reference", "reference_uri", metavar="S3_URI",
+              help="Optional `reference` channel: the production model's reference_data.parquet; adds a drift report.")
 @_options
 @click.pass_obj
-def train(metadata: Any, env: str, local: bool, wait: bool) -> None:
-    """Run a training job: the container's `train` on the configured channels."""
-    _launch(metadata, env, local, lambda launcher: launcher.train(wait))
+def train(
+    metadata: Any, train_uri: str | None, test_uri: str | None, reference_uri: str | None, env: str, local: bool, wait: bool
+) -> None:
+    """Run a training job: the container's `train` on the configured channels (training.channels
+    in sagemaker.yml), each replaced or added by the option of the same name."""
+    channels = {"train": train_uri, "test": test_uri, "reference": reference_uri}
+    _launch(metadata, env, local, lambda launcher: launcher.train(wait), channels)
 
 
 @sagemaker.command()

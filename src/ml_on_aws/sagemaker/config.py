@@ -152,6 +152,17 @@ def metric_definition(item: str | dict[str, Any]) -> dict[str, Any]:
     return item
 
 
+# The input channels the training container reads (/opt/ml/input/data/<channel>), with what
+# each holds; the container refuses any other (src/ml_on_aws/sagemaker/entrypoint.py).
+REQUIRED_CHANNELS = ("train",)
+OPTIONAL_CHANNELS = ("test", "reference")
+CHANNEL_CONTENTS = {
+    "train": "the training table (CSV or Parquet, one file or several parts)",
+    "test": "the test table, used instead of a split of `train` (CSV or Parquet, the columns of `train`)",
+    "reference": "the reference_data.parquet of the model in production, for a drift report",
+}
+
+
 class TrainingChannel(_Strict):
     s3_uri: S3Uri
     distribution: Literal["FullyReplicated", "ShardedByS3Key"] = "FullyReplicated"
@@ -163,6 +174,18 @@ class TrainingJobConfig(_Resources):
     output_s3_uri: S3Uri
     hyperparameters: dict[str, str | int | float | bool] = Field(default_factory=dict)
     metric_definitions: list[MetricDefinition] = Field(default_factory=list, max_length=40)
+
+    @field_validator("channels")
+    @classmethod
+    def _channels_the_container_reads(cls, channels: dict[str, TrainingChannel]) -> dict[str, TrainingChannel]:
+        known = REQUIRED_CHANNELS + OPTIONAL_CHANNELS
+        unknown = [name for name in channels if name not in known]
+        if unknown:
+            raise ValueError(f"unknown channel(s) {', '.join(unknown)}; the training container reads: {', '.join(known)}")
+        missing = [name for name in REQUIRED_CHANNELS if name not in channels]
+        if missing:
+            raise ValueError(f"channel '{missing[0]}' is required: {CHANNEL_CONTENTS[missing[0]]}")
+        return channels
 
     @model_validator(mode="before")
     @classmethod
@@ -269,6 +292,19 @@ class SageMakerConfig(_Strict):
 def parse_config(raw: dict[str, Any], source: str = f"conf/<env>/{CONFIG_NAME}.yml") -> SageMakerConfig:
     """Validate the SageMaker configuration or raise :class:`ConfigurationError` naming every bad key."""
     return _validate(SageMakerConfig, raw, source)
+
+
+def with_channels(config: SageMakerConfig, s3_uris: dict[str, str | None]) -> SageMakerConfig:
+    """``config`` with the training channels given in ``s3_uris`` added or pointed at those S3
+    locations (``kedro sagemaker train --test s3://...``); ``None`` values are left out."""
+    given = {name: uri for name, uri in s3_uris.items() if uri is not None}
+    if not given:
+        return config
+    raw = config.model_dump()
+    channels = raw["training"]["channels"]
+    for name, uri in given.items():
+        channels[name] = {**channels.get(name, {}), "s3_uri": uri}
+    return parse_config(raw, source="the command line (training channels)")
 
 
 def _validate(model: type[Parsed], raw: dict[str, Any], source: str) -> Parsed:

@@ -29,15 +29,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ml_on_aws.sagemaker.config import CHANNEL_CONTENTS, OPTIONAL_CHANNELS, REQUIRED_CHANNELS
+
 OPT_ML_ENV = "ML_ON_AWS_OPT_ML"
 PROJECT_DIR_ENV = "ML_ON_AWS_PROJECT_DIR"
 TRAINING_ENV = "sagemaker"
 PROCESSING_ENV = "sagemaker_processing"
-# The channels a training job reads (SageMaker names them after the job's InputDataConfig).
-# Only `train` for now: the test split is drawn from it (conf `split`); other channels are refused
-# rather than silently ignored.
-REQUIRED_CHANNELS = ("train",)
-KNOWN_CHANNELS = REQUIRED_CHANNELS
+# The channels a training job reads (SageMaker names them after the job's InputDataConfig):
+# `train`, the training table; `test`, a test table used instead of a split of `train`;
+# `reference`, the reference rows of the production model, for a drift report. Other channels
+# are refused rather than silently ignored.
+KNOWN_CHANNELS = REQUIRED_CHANNELS + OPTIONAL_CHANNELS
 METRIC_LINE = "metric: {name}={value:.8g}"
 # The Regex of a SageMaker MetricDefinition for metric NAME (docs/container.md lists the names).
 METRIC_REGEX = r"metric: {name}=([-+0-9.eE]+)"
@@ -163,13 +165,16 @@ def _stop_on_sigterm() -> None:
 def train(opt_ml: OptMl) -> None:
     hyperparameters = read_json(opt_ml.input_config / "hyperparameters.json", default={})
     check_resources(read_json(opt_ml.input_config / "resourceconfig.json", default=None))
-    check_channels(opt_ml, read_json(opt_ml.input_config / "inputdataconfig.json", default=None))
+    channels = check_channels(opt_ml, read_json(opt_ml.input_config / "inputdataconfig.json", default=None))
     with kedro_project(TRAINING_ENV) as project:
         from ml_on_aws.sagemaker.hyperparameters import to_runtime_params
 
         params = project.parameters()
         runtime_params = to_runtime_params(hyperparameters, params, where=f"conf/base or conf/{TRAINING_ENV}")
-        catalog = project.run(node_names=training_node_names(), runtime_params=runtime_params)
+        pipeline_names = training_pipelines(channels)
+        logger.info("Channels %s: running pipeline(s) %s.", ", ".join(channels), ", ".join(pipeline_names))
+        catalog = project.run(pipeline_names=pipeline_names, node_names=training_node_names(pipeline_names),
+                              runtime_params=runtime_params)
         report_metrics(opt_ml)
         status = read_json(opt_ml.output_data / "model_status.json", default={"accepted": True})
         if not status.get("accepted", False):
@@ -188,8 +193,9 @@ def check_resources(resources: dict[str, Any] | None) -> None:
                        "set InstanceCount to 1.")
 
 
-def check_channels(opt_ml: OptMl, data_config: dict[str, Any] | None) -> None:
-    """The declared channels are ones this job reads, in File mode, and `train` has data."""
+def check_channels(opt_ml: OptMl, data_config: dict[str, Any] | None) -> list[str]:
+    """The channels the job has: declared ones are ones this job reads, in File mode; `train`
+    has files, and so has an optional channel that is declared (or whose folder exists)."""
     for name, settings in (data_config or {}).items():
         if name not in KNOWN_CHANNELS:
             raise JobError(f"unknown input channel '{name}' in inputdataconfig.json; this job reads: "
@@ -198,18 +204,35 @@ def check_channels(opt_ml: OptMl, data_config: dict[str, Any] | None) -> None:
         if mode not in ("File", "FastFile"):
             raise JobError(f"channel '{name}' uses TrainingInputMode {mode}; use File or FastFile.")
     for name in REQUIRED_CHANNELS:
-        folder = opt_ml.channel(name)
-        if not folder.is_dir() or not any(folder.iterdir()):
-            raise JobError(f"the '{name}' channel is missing or empty: no files in {folder}. Give the job an "
-                           f"input channel named '{name}' with the training table (CSV or Parquet).")
+        if not _has_files(opt_ml.channel(name)):
+            raise JobError(f"the '{name}' channel is missing or empty: no files in {opt_ml.channel(name)}. Give the "
+                           f"job an input channel named '{name}' with {CHANNEL_CONTENTS[name]}.")
+    given = [name for name in OPTIONAL_CHANNELS if name in (data_config or {}) or opt_ml.channel(name).exists()]
+    for name in given:
+        if not _has_files(opt_ml.channel(name)):
+            raise JobError(f"the '{name}' channel is empty: no files in {opt_ml.channel(name)}. Give it "
+                           f"{CHANNEL_CONTENTS[name]}, or leave the channel out.")
+    return [*REQUIRED_CHANNELS, *given]
 
 
-def training_node_names() -> list[str]:
-    """The default pipeline without batch scoring: a training job has no new data to score."""
+def _has_files(folder: Path) -> bool:
+    return folder.is_dir() and any(path.is_file() for path in folder.rglob("*"))
+
+
+def training_pipelines(channels: list[str]) -> list[str]:
+    """The registered pipelines a job with these channels runs (see pipeline_registry.py)."""
+    from ml_on_aws.pipeline_registry import TRAINING_DRIFT, WITH_TEST_DATA
+
+    names = [WITH_TEST_DATA if "test" in channels else "__default__"]
+    return [*names, TRAINING_DRIFT] if "reference" in channels else names
+
+
+def training_node_names(pipeline_names: list[str]) -> list[str]:
+    """The pipelines' nodes without batch scoring: a training job has no new data to score."""
     from kedro.framework.project import pipelines
 
     scoring = {node.name for node in pipelines["inference"].nodes}
-    return [node.name for node in pipelines["__default__"].nodes if node.name not in scoring]
+    return sorted({node.name for name in pipeline_names for node in pipelines[name].nodes} - scoring)
 
 
 def report_metrics(opt_ml: OptMl) -> dict[str, float]:
@@ -222,9 +245,22 @@ def report_metrics(opt_ml: OptMl) -> dict[str, float]:
     cv_file = opt_ml.output_data / "cv_results.csv"
     cv_results = pd.read_csv(cv_file) if cv_file.is_file() else pd.DataFrame()
     metrics = {name.replace(".", "_"): entry["value"] for name, entry in flatten_metrics(report, cv_results).items()}
+    signal = read_json(opt_ml.output_data / "drift" / "retrain_signal.json", default=None)
+    if signal is not None:  # the job had a `reference` channel
+        metrics.update(drift_metrics(signal))
     for name, value in sorted(metrics.items()):
         print(METRIC_LINE.format(name=name, value=value), flush=True)  # noqa: T201 - read by SageMaker
     (opt_ml.output_data / "metrics.json").write_text(json.dumps(metrics, indent=2), encoding="utf-8")
+    return metrics
+
+
+def drift_metrics(signal: dict[str, Any]) -> dict[str, float]:
+    """The retrain signal's numbers (as CloudWatch gets them) and the share of columns that drifted."""
+    from ml_on_aws.aws.cloudwatch import drift_metrics as signal_metrics
+
+    metrics = signal_metrics(signal)
+    if metrics.get("drift_checked_columns"):
+        metrics["drift_share"] = metrics["drift_drifted_columns"] / metrics["drift_checked_columns"]
     return metrics
 
 
@@ -341,10 +377,15 @@ def kedro_project(env: str) -> Iterator[KedroProject]:
 
 
 def _end_mlflow_run() -> None:
-    """Close a run left open (e.g. by a failed node) while its store still exists."""
+    """Close a run left open (e.g. by a failed node) while its store still exists.
+
+    kedro-mlflow reopens the run before every node, which stacks it once per node; MLflow's exit
+    handler would otherwise end the rest after the scratch folder (and its SQLite store) is gone.
+    """
     mlflow = sys.modules.get("mlflow")
-    if mlflow is not None and mlflow.active_run() is not None:
-        mlflow.end_run("FAILED" if sys.exc_info()[0] else "FINISHED")
+    status = "FAILED" if sys.exc_info()[0] else "FINISHED"
+    while mlflow is not None and mlflow.active_run() is not None:
+        mlflow.end_run(status)
 
 
 def read_json(path: Path, default: Any) -> Any:

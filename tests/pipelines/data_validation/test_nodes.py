@@ -136,3 +136,17 @@ def test_observed_values_of_passing_expectations_on_request(training, suite):
     assert [r["success"] for r in quick["results"]] == [r["success"] for r in full["results"]]
     (home_type,) = [r for r in full["results"] if r["expectation"] == "expect_column_type_to_be" and r["column"] == "Home"]
     assert home_type["observed_value"] == "str"
+
+
+def test_a_test_table_meets_the_training_expectations_except_the_training_row_count(training, suite):
+    from ml_on_aws.pipelines.data_validation.nodes import validate_test_data
+
+    small = training.head(50)  # the bundled suite wants at least 400 rows to train on
+    assert not validate_training_data(small, suite, PARAMS)[0]["passed"]
+    report, _ = validate_test_data(small, suite, PARAMS)
+    assert report["passed"] and report["dataset"] == "test_data"
+    assert any(r["column"] == "Status" for r in report["results"])  # target expectations apply
+    report, _ = validate_test_data(small.assign(Status="unknown"), suite, PARAMS)
+    assert [f["column"] for f in report["critical_failures"]] == ["Status"]
+    report, _ = validate_test_data(small.head(0), suite, PARAMS)
+    assert report["critical_failures"][0]["expectation"] == "expect_table_row_count_to_be_between"

@@ -27,3 +27,24 @@ def test_derived_feature_on_unknown_column_is_refused(credit, base_params):
     features = {**base_params["features"], "derived": [{"name": "r", "kind": "ratio", "columns": ["Amount", "Nope"]}]}
     with pytest.raises(ConfigurationError, match=r"'r'.*\['Nope'\]"):
         build_feature_pipeline(credit, base_params["data"], features)
+
+
+def test_a_given_test_table_is_cleaned_like_training_and_takes_its_column_order(credit, base_params):
+    from ml_on_aws.pipelines.feature_engineering.nodes import prepare_test_set
+
+    train, test = credit.iloc[:600], credit.iloc[600:].copy()
+    test.loc[test.index[:3], "Status"] = None
+    shuffled = test[list(reversed(test.columns))].assign(comment="not a feature")
+    prepared = prepare_test_set(shuffled, train, base_params["data"])
+    assert list(prepared.columns) == list(train.columns)
+    assert len(prepared) == len(test) - 3 and prepared["Status"].notna().all()
+
+
+def test_a_test_table_without_a_training_column_or_labelled_row_is_refused(credit, base_params):
+    from ml_on_aws.pipelines.feature_engineering.nodes import prepare_test_set
+
+    train, test = credit.iloc[:600], credit.iloc[600:]
+    with pytest.raises(ConfigurationError, match=r"lacks column\(s\) \['Age', 'Income'\]"):
+        prepare_test_set(test.drop(columns=["Income", "Age"]), train, base_params["data"])
+    with pytest.raises(ConfigurationError, match="no row with a value in target 'Status'"):
+        prepare_test_set(test.assign(Status=None), train, base_params["data"])

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, Literal
 
 import pandas as pd
 
 from ml_on_aws.config import ValidationConfig, parse
 from ml_on_aws.pipelines.data_validation.expectations import data_docs_html, validate_frame
-from ml_on_aws.pipelines.data_validation.suite import Role, entries_for, parse_suite
+from ml_on_aws.pipelines.data_validation.suite import (
+    Role,
+    entries_for,
+    entries_for_test_set,
+    parse_suite,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -32,14 +37,22 @@ def validate_new_data(
     return _validate(new_data, expectation_suite, validation_params, dataset="new_data", role="new_data")
 
 
+def validate_test_data(
+    test_data: pd.DataFrame, expectation_suite: dict[str, Any], validation_params: dict[str, Any]
+) -> tuple[dict[str, Any], str]:
+    """Report and Data Docs page of a test table held out apart from the training table: the
+    training expectations, except that any number of rows from one will do."""
+    return _validate(test_data, expectation_suite, validation_params, dataset="test_data", role="test")
+
+
 def _validate(
-    frame: pd.DataFrame, suite_content: dict[str, Any], params: dict[str, Any], dataset: str, role: Role
+    frame: pd.DataFrame, suite_content: dict[str, Any], params: dict[str, Any], dataset: str,
+    role: Role | Literal["test"],
 ) -> tuple[dict[str, Any], str]:
     settings = parse(ValidationConfig, params, "validation")
     suite = parse_suite(suite_content)
-    outcomes, result = validate_frame(
-        frame, entries_for(suite, role), dataset, settings.example_values, settings.observe_passing
-    )
+    entries = entries_for_test_set(suite) if role == "test" else entries_for(suite, role)
+    outcomes, result = validate_frame(frame, entries, dataset, settings.example_values, settings.observe_passing)
     # A missing column fails every expectation on it; report it once, as missing.
     missing = {o["column"] for o in outcomes if o["expectation"] == "expect_column_to_exist" and not o["success"]}
     for outcome in outcomes:

@@ -1,45 +1,48 @@
-"""Validate the training table and the new data, each before anything uses it."""
+"""Validate the training table, a given test table and the new data, each before anything uses it."""
+
+from collections.abc import Callable
 
 from kedro.pipeline import Pipeline, node
 
-from .nodes import stop_on_critical_failures, validate_new_data, validate_training_data
+from .nodes import (
+    stop_on_critical_failures,
+    validate_new_data,
+    validate_test_data,
+    validate_training_data,
+)
 
 
 def create_pipeline(**kwargs) -> Pipeline:
     """Training-table validation: feeds ``validated_raw_data`` to feature engineering."""
-    return Pipeline(
-        [
-            node(
-                func=validate_training_data,
-                inputs=["raw_data", "expectation_suite", "params:validation"],
-                outputs=["raw_data_validation", "raw_data_data_docs"],
-                name="validate_raw_data",
-            ),
-            node(
-                func=stop_on_critical_failures,
-                inputs=["raw_data", "raw_data_validation"],
-                outputs="validated_raw_data",
-                name="gate_raw_data",
-            ),
-        ]
-    )
+    return _validate_then_gate("raw_data", validate_training_data)
 
 
 def create_new_data_pipeline(**kwargs) -> Pipeline:
     """New-data validation: feeds ``validated_new_data`` to batch inference."""
+    return _validate_then_gate("new_data", validate_new_data)
+
+
+def create_test_data_pipeline(**kwargs) -> Pipeline:
+    """Validation of a test table given apart: feeds ``validated_test_data`` to feature engineering."""
+    return _validate_then_gate("test_data", validate_test_data)
+
+
+def _validate_then_gate(dataset: str, validate: Callable) -> Pipeline:
+    """``<dataset>_validation`` and ``_data_docs``, then ``validated_<dataset>`` only if no
+    critical expectation failed (a separate node, so the reports are saved before a stop)."""
     return Pipeline(
         [
             node(
-                func=validate_new_data,
-                inputs=["new_data", "expectation_suite", "params:validation"],
-                outputs=["new_data_validation", "new_data_data_docs"],
-                name="validate_new_data",
+                func=validate,
+                inputs=[dataset, "expectation_suite", "params:validation"],
+                outputs=[f"{dataset}_validation", f"{dataset}_data_docs"],
+                name=f"validate_{dataset}",
             ),
             node(
                 func=stop_on_critical_failures,
-                inputs=["new_data", "new_data_validation"],
-                outputs="validated_new_data",
-                name="gate_new_data",
+                inputs=[dataset, f"{dataset}_validation"],
+                outputs=f"validated_{dataset}",
+                name=f"gate_{dataset}",
             ),
         ]
     )

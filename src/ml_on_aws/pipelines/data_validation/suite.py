@@ -56,6 +56,17 @@ def entries_for(suite: Suite, role: Role) -> list[SuiteEntry]:
     return [entry for entry in suite.expectations if role in entry.applies_to]
 
 
+_ROW_COUNT = "expect_table_row_count_to_be_between"
+
+
+def entries_for_test_set(suite: Suite) -> list[SuiteEntry]:
+    """The expectations of a test table held out apart from the training table: the training
+    ones (it has the target too) but any number of rows from one, as the suite's row counts
+    are how many rows there must be to train on."""
+    has_rows = SuiteEntry(type=_ROW_COUNT, kwargs={"min_value": 1}, notes="No rows to test on.")
+    return [has_rows, *(entry for entry in entries_for(suite, "training") if entry.type != _ROW_COUNT)]
+
+
 def build_suite(
     frame: pd.DataFrame,
     data: DataConfig,

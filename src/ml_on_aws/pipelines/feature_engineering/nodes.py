@@ -19,14 +19,42 @@ logger = logging.getLogger(__name__)
 def drop_rows_without_target(raw: pd.DataFrame, data_params: dict[str, Any]) -> pd.DataFrame:
     """Rows without a label cannot teach a supervised model; clustering keeps every row."""
     data = parse(DataConfig, data_params, "data")
-    if not data.target or data.target not in raw.columns:
-        return raw
-    labelled = raw[raw[data.target].notna()]
-    dropped = len(raw) - len(labelled)
-    if dropped:
-        logger.warning("Dropped %d of %d rows with no value in target '%s'.", dropped, len(raw), data.target)
+    labelled = _labelled_rows(raw, data, "training table")
     if labelled.empty:
         raise ConfigurationError(f"Every row has an empty target '{data.target}': nothing to train on.")
+    return labelled
+
+
+def prepare_test_set(test: pd.DataFrame, train: pd.DataFrame, data_params: dict[str, Any]) -> pd.DataFrame:
+    """A test table given apart from the training table, cleaned the same way (rows without a
+    target dropped) and with the training table's columns in their order, as the model was fitted.
+
+    Columns the training table lacks are dropped; a training column missing here is an error.
+    """
+    data = parse(DataConfig, data_params, "data")
+    missing = [c for c in train.columns if c not in test.columns]
+    if missing:
+        raise ConfigurationError(
+            f"The test table lacks column(s) {missing} of the training table; give it the same columns "
+            "(target included)."
+        )
+    extra = [c for c in test.columns if c not in train.columns]
+    if extra:
+        logger.warning("Ignoring test table column(s) %s that the training table does not have.", extra)
+    labelled = _labelled_rows(test, data, "test table")
+    if labelled.empty:
+        raise ConfigurationError(f"The test table has no row with a value in target '{data.target}': nothing to test on.")
+    logger.info("Testing on the %d rows of the given test table.", len(labelled))
+    return labelled[list(train.columns)]
+
+
+def _labelled_rows(table: pd.DataFrame, data: DataConfig, what: str) -> pd.DataFrame:
+    if not data.target or data.target not in table.columns:
+        return table
+    labelled = table[table[data.target].notna()]
+    dropped = len(table) - len(labelled)
+    if dropped:
+        logger.warning("Dropped %d of %d %s rows with no value in target '%s'.", dropped, len(table), what, data.target)
     return labelled
 
 

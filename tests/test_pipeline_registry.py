@@ -1,0 +1,42 @@
+"""The registered variants of the training run are built from the same stages as __default__."""
+
+from __future__ import annotations
+
+import pytest
+
+from ml_on_aws.pipeline_registry import TRAINING_DRIFT, WITH_TEST_DATA, register_pipelines
+
+
+@pytest.fixture(scope="module")
+def pipelines():
+    return register_pipelines()
+
+
+def _consumers(pipeline, dataset: str) -> set[str]:
+    return {node.name for node in pipeline.nodes if dataset in node.inputs}
+
+
+def test_with_test_data_takes_the_given_table_as_test_set_instead_of_a_split(pipelines):
+    default, variant = pipelines["__default__"], pipelines[WITH_TEST_DATA]
+    assert "test_data" not in default.inputs()
+    assert "split_data" in {n.name for n in default.nodes}
+    names = {n.name for n in variant.nodes}
+    assert "split_data" not in names and "prepare_test_set" in names
+    # The test table reaches feature engineering only through its validation gate.
+    assert _consumers(variant, "test_data") == {"validate_test_data", "gate_test_data"}
+    assert _consumers(variant, "validated_test_data") == {"prepare_test_set"}
+    # Everything after feature engineering is the same.
+    after = {n.name for n in pipelines["training"].nodes + pipelines["evaluation"].nodes + pipelines["registry"].nodes}
+    assert after <= names
+
+
+def test_training_drift_reads_the_production_reference_not_the_one_training_writes(pipelines):
+    drift = pipelines[TRAINING_DRIFT]
+    assert "production_reference_data" in drift.inputs() and "reference_data" not in drift.all_inputs()
+    assert {"drift_report", "retrain_signal"} <= drift.all_outputs()
+    assert _consumers(drift, "raw_data") == {"validate_raw_data", "gate_raw_data"}
+    # Run with either training pipeline, it shares the validation of the training table.
+    for training in (pipelines["__default__"], pipelines[WITH_TEST_DATA]):
+        combined = training + drift
+        assert len(combined.nodes) == len(training.nodes) + len(pipelines["drift"].nodes)
+        assert "reference_data" in combined.all_outputs() and "reference_data" not in combined.inputs()
