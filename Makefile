@@ -7,7 +7,7 @@ UV ?= $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: setup run test lint viz bench clean serve image
+.PHONY: setup run test lint viz bench clean serve image notebook
 
 $(UV):
 	python3 -m pip install --user --quiet "uv>=0.9"
@@ -28,6 +28,10 @@ lint: setup
 
 viz: setup
 	$(BIN)/kedro viz build
+
+notebook: $(UV)
+	$(UV) sync --frozen --compile-bytecode --group notebook
+	$(BIN)/jupyter lab notebooks/
 
 bench: setup
 	$(BIN)/python benchmarks/run.py
