@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -56,13 +57,22 @@ def run_kedro(project: Path, *args: str, env: dict[str, str] | None = None, time
     )
 
 
-@pytest.fixture(scope="session")
-def moto_endpoint():
-    """moto's server over real HTTP on a free loopback port, for the whole test session."""
+@contextlib.contextmanager
+def moto_server():
+    """moto's server over real HTTP on a free loopback port; yields its endpoint URL."""
     from moto.server import ThreadedMotoServer
 
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint():
+    """One moto server for the whole test session."""
+    with moto_server() as endpoint:
+        yield endpoint

@@ -23,9 +23,8 @@ import boto3
 import pandas as pd
 import pytest
 import yaml
-from moto.server import ThreadedMotoServer
 
-from tests.conftest import copy_project, run_kedro
+from tests.conftest import copy_project, moto_server, run_kedro
 from tests.support.docker_engine import ensure_base_image, ensure_docker, ensure_registry
 
 from .conftest import BUCKET, REGION, ROLE_ARN, ROOT
@@ -46,11 +45,9 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def moto():
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
+    """A moto server of this module's own: the jobs' buckets and images start empty."""
+    with moto_server() as endpoint:
+        yield endpoint
 
 
 @pytest.fixture(scope="module")
