@@ -150,3 +150,16 @@ def test_a_test_table_meets_the_training_expectations_except_the_training_row_co
     assert [f["column"] for f in report["critical_failures"]] == ["Status"]
     report, _ = validate_test_data(small.head(0), suite, PARAMS)
     assert report["critical_failures"][0]["expectation"] == "expect_table_row_count_to_be_between"
+
+
+def test_validation_keeps_no_reference_to_the_table(training, suite):
+    # Great Expectations keeps its last context alive; the table must not stay in memory with it.
+    import gc
+    import weakref
+
+    table = training.copy()
+    alive = weakref.ref(table)
+    validate_training_data(table, suite, PARAMS)
+    del table
+    gc.collect()
+    assert alive() is None

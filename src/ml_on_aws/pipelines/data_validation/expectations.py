@@ -33,6 +33,19 @@ def validate_frame(
 
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)  # no bars in the run's log
+    try:
+        result = _validate_in(context, frame, entries, dataset, example_values, observe_passing)
+    finally:
+        # GX keeps its last context for the whole process, and the data source keeps the
+        # frame: without this, a validated table stays in memory until the run ends.
+        if dataset in context.data_sources.all():
+            context.data_sources.delete(dataset)
+    return [_outcome(r, example_values) for r in result.results], result
+
+
+def _validate_in(context: Any, frame: pd.DataFrame, entries: list[SuiteEntry], dataset: str, example_values: int,
+                 observe_passing: bool) -> Any:
+    gx = _import_gx()
     batch = (
         context.data_sources.add_pandas(dataset)
         .add_dataframe_asset(dataset)
@@ -54,7 +67,7 @@ def validate_frame(
         )
         results |= _by_position(details.results)
     result.results = [results[i] for i in range(len(entries))]
-    return [_outcome(r, example_values) for r in result.results], result
+    return result
 
 
 def _by_position(results: list[Any]) -> dict[int, Any]:
