@@ -2,9 +2,10 @@
 
     python benchmarks/inference_probe.py MODEL.pkl NEW_DATA.csv PROJECT_DIR
 
-Reads the frame once, then times (median of three, I/O excluded) the node function
-``score_new_data`` with the project's ``inference`` parameters, ``model.predict`` alone, and
-``model.predict`` plus ``model.predict_proba`` (the same output as the node, done by hand).
+Reads the frame once, then times (I/O excluded) the node function ``score_new_data`` with the
+project's ``inference`` parameters, ``model.predict`` alone, and ``model.predict`` plus
+``model.predict_proba`` (the same output as the node, done by hand). The three take turns,
+round after round, so a change in the machine's load hits all of them; medians are reported.
 Prints one JSON line.
 """
 
@@ -14,6 +15,7 @@ import json
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import joblib
@@ -22,25 +24,29 @@ import yaml
 
 from ml_on_aws.pipelines.inference.nodes import score_new_data
 
-REPEATS = 3
+REPEATS = 7
 
 
-def timed(function) -> float:
-    runs = []
+def timed_in_turns(functions: dict[str, Callable[[], object]]) -> dict[str, float]:
+    runs: dict[str, list[float]] = {name: [] for name in functions}
     for _ in range(REPEATS):
-        started = time.perf_counter()
-        function()
-        runs.append(time.perf_counter() - started)
-    return statistics.median(runs)
+        for name, function in functions.items():
+            started = time.perf_counter()
+            function()
+            runs[name].append(time.perf_counter() - started)
+    return {name: statistics.median(times) for name, times in runs.items()}
 
 
 def main(model_path: str, data_path: str, project: str) -> None:
     model = joblib.load(model_path)
     frame = pd.read_csv(data_path)
     params = yaml.safe_load((Path(project) / "conf/base/parameters.yml").read_text())["inference"]
-    node = timed(lambda: score_new_data(model, frame, params))
-    predict = timed(lambda: model.predict(frame))
-    both = timed(lambda: (model.predict(frame), model.predict_proba(frame)))
+    times = timed_in_turns({
+        "node": lambda: score_new_data(model, frame, params),
+        "predict": lambda: model.predict(frame),
+        "both": lambda: (model.predict(frame), model.predict_proba(frame)),
+    })
+    node, predict, both = times["node"], times["predict"], times["both"]
     rows = len(frame)
     print(json.dumps({
         "ok": True,
