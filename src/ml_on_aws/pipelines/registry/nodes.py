@@ -86,8 +86,8 @@ def decide_release(
     data = parse(DataConfig, data_params, "data")
     evaluation = parse(EvaluationConfig, evaluation_params, "evaluation")
     gate = evaluation.quality_gate
-    # Evaluation scored the candidate on this test set already (package_model keeps the scores).
-    candidate_score = candidate.metadata["test_scores"].get(gate.metric)
+    X, y = features_and_target(test, data)
+    candidate_score = task_scores(candidate.model, X, y, data, evaluation.plot_max_rows).get(gate.metric)
     decision: dict[str, Any] = {
         "metric": gate.metric, "candidate_score": candidate_score, "champion_score": None,
         "champion_version": None, "quality_gate": "accepted" if status["accepted"] else "rejected",
@@ -98,7 +98,6 @@ def decide_release(
         promote, reason = True, "there is no champion yet"
     else:
         decision["champion_version"] = champion.metadata.get("registered_version")
-        X, y = features_and_target(test, data)
         promote, reason, decision["champion_score"] = _challenge(champion.model, candidate_score, X, y, data, evaluation)
     decision.update(promote=promote, reason=reason)
     (logger.info if promote else logger.warning)("Release: %s the candidate: %s.", "promote" if promote else "keep the champion over", reason)
