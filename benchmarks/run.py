@@ -156,7 +156,7 @@ def _sample_until_exit(process: psutil.Popen) -> tuple[int, dict[int, float]]:
 def summarize(runs: list[dict]) -> dict:
     """Median of each figure over the runs, with every run kept."""
     ok = [r for r in runs if r["ok"]]
-    summary = {key: statistics.median(r[key] for r in ok) for key in ("wall_s", "cpu_s", "peak_rss_mib")} if ok else {}
+    summary = {key: round(statistics.median(r[key] for r in ok), 3) for key in ("wall_s", "cpu_s", "peak_rss_mib")} if ok else {}
     return {**summary, "ok": len(ok) == len(runs), "repeats": len(runs), "runs": runs}
 
 
@@ -296,8 +296,6 @@ def bench_cold_start(repeats: int, out: dict, checkpoint: Callable[[], None]) ->
     bare_imports = [PYTHON, "-c", "import pandas, sklearn.ensemble, sklearn.model_selection"]
     out["kedro_help"] = paired([KEDRO, "--help"], bare_imports, project, logs / "help", repeats)
     out["kedro_help"]["baseline_is"] = "python -c 'import pandas, sklearn.ensemble, sklearn.model_selection'"
-    # Filled in by the container work: `serve` start to the first successful GET /ping.
-    out["serve_to_first_ping"] = None
     return out
 
 
@@ -446,9 +444,20 @@ def markdown(results: dict) -> str:
                   f"net of startup {scale['net_time_exponent_without_fit']}; memory without fit "
                   f"{scale['memory_exponent_without_fit']}; fit time {scale['fit_time_exponent']}; "
                   f"full run time {scale['full_run_time_exponent']}, memory {scale['full_run_memory_exponent']}."]
-    lines += ["", "Container `serve` to first `/ping`: not measured yet (slot `tiny.serve_to_first_ping`)."
-              if not (results.get("tiny") or {}).get("serve_to_first_ping") else ""]
+    lines += ["", container_cold_start()]
     return "\n".join(lines)
+
+
+def container_cold_start() -> str:
+    """The container's ``serve`` to first ``/ping``, measured by ``container_bench.py`` (it needs Docker)."""
+    path = RESULTS / "container.json"
+    if not path.exists():
+        return "Container `serve` to first `/ping`: not measured (`python benchmarks/container_bench.py`, needs Docker)."
+    container = json.loads(path.read_text())
+    return (f"Container `serve` to first `/ping` (`container_bench.py`, {container['measured_at'][:10]}): median "
+            f"{container['start_to_first_ping_seconds']['median']} s, "
+            f"{container['ratio_first_ping_to_baseline']}x a container of the same image that only imports pandas and "
+            "scikit-learn.")
 
 
 def _triple(figures: dict, key: str) -> str:
