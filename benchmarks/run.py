@@ -398,10 +398,18 @@ def targets(results: dict) -> list[dict]:
 
 def markdown(results: dict) -> str:
     m = results["machine"]
+    if "merged_from" in results:
+        parts = "; ".join(
+            f"`{name}` {part['started_at']} to {part['finished_at']}, commit `{part['machine']['git_commit'][:10]}`, "
+            f"load average at start {part['machine']['load_average_at_start']}"
+            for name, part in results["merged_from"].items())
+        when = f"Merged from runs on the same machine ({parts})"
+    else:
+        when = (f"Run {results['finished_at']}; commit `{m['git_commit'][:10]}`; load average at start "
+                f"{m['load_average_at_start']}, at finish {results.get('load_average_at_finish', '?')}")
     lines = [
-        f"Run {results['finished_at']} on {m['cpu_count_logical']} logical cores ({m['cpu_model']}), "
-        f"{m['memory_gib']} GiB; commit `{m['git_commit'][:10]}`; load average at start "
-        f"{m['load_average_at_start']}, at finish {results.get('load_average_at_finish', '?')}. Search overrides (both sides): `{results['bench_params']}`.",
+        f"{m['cpu_count_logical']} logical cores ({m['cpu_model']}), {m['memory_gib']} GiB. {when}. "
+        f"Search overrides (both sides): `{results['bench_params']}`.",
         "",
         "| target | value | limit | met |",
         "|---|---|---|---|",
