@@ -38,5 +38,12 @@ def test_training_drift_reads_the_production_reference_not_the_one_training_writ
     # Run with either training pipeline, it shares the validation of the training table.
     for training in (pipelines["__default__"], pipelines[WITH_TEST_DATA]):
         combined = training + drift
-        assert len(combined.nodes) == len(training.nodes) + len(pipelines["drift"].nodes)
+        shared = _consumers(drift, "raw_data")
+        assert len(combined.nodes) == len(training.nodes) + len([n for n in drift.nodes if n.name not in shared])
         assert "reference_data" in combined.all_outputs() and "reference_data" not in combined.inputs()
+
+
+def test_drift_compares_new_data_only_once_it_passed_validation(pipelines):
+    drift = pipelines["drift"]
+    assert _consumers(drift, "new_data") == {"validate_new_data", "gate_new_data"}
+    assert _consumers(drift, "validated_new_data") == {"compute_column_drift", "kl_divergence_by_column"}

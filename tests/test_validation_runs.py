@@ -98,6 +98,7 @@ def _latin1_new(project: Path) -> None:
     [
         (_drop_income, "__default__", ["DataValidationError", "Dataset 'raw_data'", "column 'Income' is missing"]),
         (_text_age, "inference", ["DataValidationError", "Dataset 'new_data'", "column 'Age'", "observed 'str'"]),
+        (_text_age, "drift", ["DataValidationError", "Dataset 'new_data'", "column 'Age'", "observed 'str'"]),
         (_header_only, "inference", ["DataValidationError", "expect_table_row_count_to_be_between", "observed 0"]),
         (_empty_raw, "__default__", ["ConfigurationError", "credit_data.csv", "is empty"]),
         (_latin1_new, "__default__", ["ConfigurationError", "credit_data_new.csv", "not valid utf-8 (line"]),
@@ -114,6 +115,7 @@ def test_bad_input_stops_the_run_and_keeps_earlier_versions(trained_copy, spoil,
         assert text in output, (text, output[-3000:])
     assert "Running node: drop_rows_without_target" not in output
     assert "Running node: score_new_data" not in output
+    assert "Running node: compute_column_drift" not in output
     assert _snapshot(project) == before  # no model, reference, split or prediction rewritten or added
 
 

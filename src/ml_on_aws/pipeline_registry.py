@@ -28,8 +28,10 @@ def register_pipelines() -> dict[str, Pipeline]:
 
     ``with_test_data`` is ``__default__`` with a test table held out apart (``test_data``),
     validated like ``raw_data`` and taken as the test set instead of a split of ``raw_data``.
+    ``drift`` validates ``new_data`` like batch inference does before comparing it with the
+    training rows: statistics of a table that breaks a critical expectation would mislead.
     ``training_drift`` compares the validated training table with ``production_reference_data``
-    (the reference rows of the model in production): the ``drift`` pipeline with its reference
+    (the reference rows of the model in production): the same comparison with its reference
     renamed, so it is never confused with the ``reference_data`` a training run writes.
     """
     validate_raw = data_validation.pipeline.create_pipeline()
@@ -38,6 +40,7 @@ def register_pipelines() -> dict[str, Pipeline]:
     features = feature_engineering.pipeline.create_pipeline()
     features_with_test_data = feature_engineering.pipeline.create_given_test_set_pipeline()
     scoring = inference.pipeline.create_pipeline()
+    column_drift = drift.pipeline.create_pipeline()
     gated_features = Pipeline(features, inputs={"raw_data": "validated_raw_data"})
     gated_features_with_test_data = Pipeline(
         features_with_test_data, inputs={"raw_data": "validated_raw_data", "test_data": "validated_test_data"}
@@ -51,7 +54,7 @@ def register_pipelines() -> dict[str, Pipeline]:
         "evaluation": evaluation.pipeline.create_pipeline(),
         "registry": registry.pipeline.create_pipeline(),
         "inference": validate_new + gated_scoring,
-        "drift": drift.pipeline.create_pipeline(),
+        "drift": validate_new + Pipeline(column_drift, inputs={"new_data": "validated_new_data"}),
     }
 
     def end_to_end(validated_features: Pipeline) -> Pipeline:
@@ -67,6 +70,6 @@ def register_pipelines() -> dict[str, Pipeline]:
     pipelines["__default__"] = end_to_end(gated_features)
     pipelines[WITH_TEST_DATA] = end_to_end(validate_test + gated_features_with_test_data)
     pipelines[TRAINING_DRIFT] = validate_raw + Pipeline(
-        pipelines["drift"], inputs={"new_data": "validated_raw_data", "reference_data": "production_reference_data"}
+        column_drift, inputs={"new_data": "validated_raw_data", "reference_data": "production_reference_data"}
     )
     return pipelines
