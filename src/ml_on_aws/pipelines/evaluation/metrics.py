@@ -34,6 +34,7 @@ def classification_scores(model: Pipeline, X: pd.DataFrame, y: pd.Series, data: 
         y, predicted = y_codes, predicted_codes
         positive = None if positive is None else classes.index(positive)
         classes = list(range(len(classes)))
+    seen = set(pd.unique(y))
     scores: dict[str, Any] = {
         "accuracy": skm.accuracy_score(y, predicted),
         "balanced_accuracy": skm.balanced_accuracy_score(y, predicted),
@@ -44,16 +45,16 @@ def classification_scores(model: Pipeline, X: pd.DataFrame, y: pd.Series, data: 
             recall=skm.recall_score(y, predicted, pos_label=positive, zero_division=0),
             f1=skm.f1_score(y, predicted, pos_label=positive, zero_division=0),
         )
-        if proba is not None and len(pd.unique(y)) == 2:
+        if proba is not None and len(seen) == 2:
             scores["roc_auc"] = skm.roc_auc_score(y == positive, proba[:, classes.index(positive)])
     else:
         for average in ("macro", "weighted"):
             scores[f"precision_{average}"] = skm.precision_score(y, predicted, average=average, zero_division=0)
             scores[f"recall_{average}"] = skm.recall_score(y, predicted, average=average, zero_division=0)
             scores[f"f1_{average}"] = skm.f1_score(y, predicted, average=average, zero_division=0)
-        if proba is not None and set(pd.unique(y)) == set(classes):
+        if proba is not None and seen == set(classes):
             scores["roc_auc"] = skm.roc_auc_score(y, proba, multi_class="ovr", labels=classes)
-    if proba is not None and set(pd.unique(y)) <= set(classes):  # else undefined: a class without probability
+    if proba is not None and seen <= set(classes):  # else undefined: a class without probability
         scores["log_loss"] = skm.log_loss(y, proba, labels=classes)
     return {k: float(v) for k, v in scores.items()}
 
