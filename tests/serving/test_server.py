@@ -116,11 +116,27 @@ def test_nested_json_values_are_a_400_naming_the_column(server, rows, expected):
 
 
 def test_payload_over_the_limit_is_refused_with_413(server, rows, expected):
-    big = pd.concat([rows] * 3000).to_csv(index=False)  # ~1.7 MB against a 1 MB limit
+    big = pd.concat([rows] * 3000).to_csv(index=False)  # ~4.6 MB against a 1 MB limit
     assert len(big) > 1024 * 1024
     response = post(server, big, CSV)
     assert response.status_code == 413 and "limit" in response.json()["error"]
     assert_json_predictions(post(server, rows.to_json(orient="records"), JSON), expected)
+
+
+def test_a_transform_jobs_larger_max_payload_is_accepted(model_dir, tmp_path, rows):
+    # SageMaker sets SAGEMAKER_MAX_PAYLOAD_IN_MB from the transform job's MaxPayloadInMB and sends
+    # mini-batches up to that size: our own smaller limit must not refuse them.
+    server = start_server(model_dir, tmp_path / "server.log", ML_ON_AWS_MAX_PAYLOAD_MB="1", SAGEMAKER_MAX_PAYLOAD_IN_MB="3")
+    try:
+        big = pd.concat([rows] * 1000).to_csv(index=False, header=False)  # ~1.5 MB
+        assert 1024 * 1024 < len(big) < 3 * 1024 * 1024
+        response = post(server, big, CSV)
+        assert response.status_code == 200, response.text
+        assert len(response.text.splitlines()) == len(rows) * 1000
+        over = pd.concat([rows] * 3000).to_csv(index=False, header=False)  # ~4.5 MB: over SageMaker's limit too
+        assert post(server, over, CSV).status_code == 413
+    finally:
+        server.stop()
 
 
 def test_every_worker_answers_once_ping_says_ready(model_dir, tmp_path, rows, expected):

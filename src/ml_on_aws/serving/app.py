@@ -121,12 +121,12 @@ async def _read_body(request: Request, limit: int) -> bytes:
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
         raise payload.RequestError(413, f"Payload of {int(declared)} bytes is over the limit of {limit} bytes "
-                                        "(ML_ON_AWS_MAX_PAYLOAD_MB); split it into smaller requests.")
+                                        "(ML_ON_AWS_MAX_PAYLOAD_MB or a transform job's MaxPayloadInMB); split it into smaller requests.")
     chunks, size = [], 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:
-            raise payload.RequestError(413, f"Payload is over the limit of {limit} bytes (ML_ON_AWS_MAX_PAYLOAD_MB); "
+            raise payload.RequestError(413, f"Payload is over the limit of {limit} bytes (ML_ON_AWS_MAX_PAYLOAD_MB or a transform job's MaxPayloadInMB); "
                                             "split it into smaller requests.")
         chunks.append(chunk)
     return b"".join(chunks)
