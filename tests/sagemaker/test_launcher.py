@@ -8,6 +8,7 @@ runs the containers).
 from __future__ import annotations
 
 import io
+import json
 import subprocess
 import tarfile
 import time
@@ -15,8 +16,11 @@ from types import SimpleNamespace
 
 import boto3
 import pytest
+from botocore.awsrequest import AWSResponse
+from botocore.exceptions import ClientError
 from click.testing import CliRunner
 
+from ml_on_aws.sagemaker import launcher
 from ml_on_aws.sagemaker import requests as rq
 from ml_on_aws.sagemaker.cli import sagemaker as sagemaker_cli
 from ml_on_aws.sagemaker.config import load
@@ -130,6 +134,53 @@ def test_deploy_creates_model_endpoint_config_and_endpoint(project, client, buck
     assert model["PrimaryContainer"] == {"Image": IMAGE_URI, "ModelDataUrl": f"s3://{BUCKET}/{key}",
                                          "Environment": load(project, "aws").environment}
     assert "endpoint ml-on-aws: InService" in result.output
+
+
+def _sent(request_dict) -> dict:
+    """The API parameters of a serialized SageMaker request, as a before-call hook sees it."""
+    return json.loads(request_dict["body"])
+
+
+def test_deploy_retries_while_the_new_endpoint_config_is_not_yet_visible(project, client, bucket, monkeypatch):
+    # AWS documents that CreateEndpoint right after CreateEndpointConfig can fail with a
+    # ValidationException (eventual consistency). moto is consistent, so the first two
+    # CreateEndpoint calls to it are answered with that error by a botocore before-call hook.
+    bucket.put_object(Bucket=BUCKET, Key="project/sagemaker/training/ml-on-aws-train-1/output/model.tar.gz",
+                      Body=_model_archive())
+    monkeypatch.setattr(launcher, "CONFIG_RETRY_SECONDS", (0, 0, 0))
+    session = boto3.Session(region_name=REGION)
+    refused: list[str] = []
+
+    def not_yet_visible(params, **_):
+        if len(refused) < 2:
+            refused.append(_sent(params)["EndpointConfigName"])
+            message = f"Could not find endpoint configuration \"{refused[-1]}\"."
+            return AWSResponse("", 400, {}, None), {"Error": {"Code": "ValidationException", "Message": message}}
+        return None
+
+    session.events.register("before-call.sagemaker.CreateEndpoint", not_yet_visible)
+    printed: list[str] = []
+
+    assert launcher.Launcher(load(project, "aws"), project, printed.append, session=session).deploy(wait=False)
+
+    endpoint = client.describe_endpoint(EndpointName="ml-on-aws")
+    assert len(refused) == 2 and endpoint["EndpointConfigName"] == refused[0]
+    assert sum("is not visible yet" in line for line in printed) == 2, printed
+
+
+def test_deploy_gives_up_and_names_the_config_when_it_never_becomes_visible(project, client, bucket, monkeypatch):
+    bucket.put_object(Bucket=BUCKET, Key="project/sagemaker/training/ml-on-aws-train-1/output/model.tar.gz",
+                      Body=_model_archive())
+    monkeypatch.setattr(launcher, "CONFIG_RETRY_SECONDS", (0,))
+    session = boto3.Session(region_name=REGION)
+    session.events.register(
+        "before-call.sagemaker.CreateEndpoint",
+        lambda params, **_: (AWSResponse("", 400, {}, None), {"Error": {
+            "Code": "ValidationException", "Message": f"Could not find endpoint configuration {_sent(params)['EndpointConfigName']}"}}),
+    )
+
+    with pytest.raises(ClientError, match="Could not find endpoint configuration ml-on-aws-endpoint-config"):
+        launcher.Launcher(load(project, "aws"), project, lambda line: None, session=session).deploy(wait=False)
 
 
 def test_follow_prints_status_transitions_and_the_jobs_log_lines(project, client):

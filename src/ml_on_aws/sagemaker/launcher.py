@@ -25,6 +25,10 @@ from ml_on_aws.sagemaker.image import pushed_image_uri
 
 Echo = Callable[[str], None]
 
+# Waits between tries of CreateEndpoint/UpdateEndpoint while a new endpoint config is not yet
+# visible (about a minute in all).
+CONFIG_RETRY_SECONDS: tuple[float, ...] = (1, 2, 4, 8, 16, 30)
+
 
 @dataclass(frozen=True)
 class JobKind:
@@ -286,12 +290,35 @@ class Launcher:
             self.config, config_name=config_name, commit=self.commit, exists=self._endpoint_exists(sagemaker)
         )
         if "Tags" in endpoint:
-            sagemaker.create_endpoint(**endpoint)
+            self._once_config_is_visible(sagemaker, sagemaker.create_endpoint, endpoint)
             self.echo(f"Creating endpoint {endpoint['EndpointName']} with {config_name}")
         else:
-            sagemaker.update_endpoint(**endpoint)
+            self._once_config_is_visible(sagemaker, sagemaker.update_endpoint, endpoint)
             self.echo(f"Updating endpoint {endpoint['EndpointName']} to {config_name}")
         return self._report(ENDPOINT, endpoint["EndpointName"], wait)
+
+    def _once_config_is_visible(self, sagemaker: Any, send: Callable[..., Any], request: dict[str, Any]) -> None:
+        """Send ``request`` once its new endpoint config can be read.
+
+        CreateEndpointConfig is eventually consistent: AWS's CreateEndpoint reference advises
+        calling DescribeEndpointConfig first, and a CreateEndpoint right after it can still fail
+        with a ValidationException that the config does not exist. Both are retried with backoff.
+        """
+        config_name = request["EndpointConfigName"]
+        for attempt, delay in enumerate((*CONFIG_RETRY_SECONDS, None), start=1):
+            try:
+                sagemaker.describe_endpoint_config(EndpointConfigName=config_name)
+                send(**request)
+                return
+            except ClientError as exc:
+                message = exc.response["Error"].get("Message", "")
+                not_visible = exc.response["Error"]["Code"] == "ValidationException" and (
+                    config_name in message or "endpoint config" in message.lower()
+                )
+                if not not_visible or delay is None:
+                    raise
+                self.echo(f"Endpoint config {config_name} is not visible yet (attempt {attempt}); retrying in {delay:g} s")
+                time.sleep(delay)
 
     def _endpoint_exists(self, sagemaker: Any) -> bool:
         assert self.config.endpoint is not None
