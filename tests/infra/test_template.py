@@ -91,6 +91,20 @@ def test_no_policy_grants_wildcards(template: dict[str, Any]) -> None:
     assert wildcard_grants(statements) == []
 
 
+# The only S3 actions whose requests carry the s3:prefix condition key (AWS's service
+# authorization reference for S3): any other action under that condition is never allowed.
+PREFIX_CONDITION_ACTIONS = {"s3:ListBucket", "s3:ListBucketVersions"}
+
+
+def test_s3_prefix_conditions_guard_only_list_actions(template: dict[str, Any]) -> None:
+    misplaced = []
+    for where, statement in policy_statements(template):
+        conditions = statement.get("Condition", {})
+        if any("s3:prefix" in keys for keys in conditions.values()):
+            misplaced += [f"{where}: {a}" for a in _as_list(statement["Action"]) if a not in PREFIX_CONDITION_ACTIONS]
+    assert misplaced == []
+
+
 def test_lambda_roles_reach_only_the_projects_jobs_and_role(template: dict[str, Any]) -> None:
     for role in ("DataArrivalFunctionRole", "RetrainingFunctionRole"):
         for where, statement in policy_statements({"Resources": {role: template["Resources"][role]}}):
