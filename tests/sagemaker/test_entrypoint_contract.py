@@ -200,6 +200,23 @@ def test_processing_without_its_input_fails_naming_the_folder(tmp_path):
     assert "'model'" in message and str(opt_ml / "processing" / "input" / "model") in message
 
 
+def test_an_instance_without_a_shard_exits_0_with_empty_outputs(tmp_path):
+    # ShardedByS3Key over more instances than objects: SageMaker gives this instance no file.
+    opt_ml = tmp_path / "opt_ml"
+    (opt_ml / "processing" / "input" / "new_data").mkdir(parents=True)
+    (opt_ml / "config").mkdir()
+    (opt_ml / "config" / "processingjobconfig.json").write_text(json.dumps({
+        "ProcessingJobName": "ml-on-aws-process-x",
+        "ProcessingInputs": [{"InputName": "new_data", "S3Input": {
+            "LocalPath": "/opt/ml/processing/input/new_data", "S3DataDistributionType": "ShardedByS3Key"}}],
+    }))
+    (opt_ml / "config" / "resourceconfig.json").write_text(json.dumps({"current_host": "algo-3", "hosts": ["algo-1", "algo-2", "algo-3"]}))
+    result = run_entrypoint(opt_ml, "process", "inference")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "algo-3 got no objects of sharded input(s) new_data" in result.stdout + result.stderr
+    assert not (opt_ml / "processing" / "output").exists() or not any((opt_ml / "processing" / "output").rglob("*.*"))
+
+
 def test_processing_an_unknown_pipeline_lists_the_pipelines(tmp_path):
     opt_ml = tmp_path / "opt_ml"
     opt_ml.mkdir()

@@ -282,6 +282,15 @@ def process(opt_ml: OptMl, pipeline_name: str) -> None:
     if config:
         logger.info("Processing job %s.", config.get("ProcessingJobName"))
         check_processing_inputs(opt_ml, config)
+        empty = unfilled_shards(opt_ml, config)
+        if empty:
+            # ShardedByS3Key with fewer objects than instances leaves some instances without any:
+            # failing here would fail the whole job, so this instance just has nothing to do.
+            from ml_on_aws.sagemaker.hosts import current_host
+
+            logger.info("Instance %s got no objects of sharded input(s) %s (fewer objects than instances): "
+                        "nothing to process, no outputs.", current_host(), ", ".join(empty))
+            return
     with kedro_project(PROCESSING_ENV) as project:
         from kedro.framework.project import pipelines
 
@@ -290,6 +299,18 @@ def process(opt_ml: OptMl, pipeline_name: str) -> None:
                            f"{', '.join(sorted(p for p in pipelines if p != '__default__'))}.")
         project.check_inputs(pipelines[pipeline_name], opt_ml.processing_input)
         project.run(pipeline_names=[pipeline_name])
+
+
+def unfilled_shards(opt_ml: OptMl, config: dict[str, Any]) -> list[str]:
+    """The ShardedByS3Key inputs that gave this instance no file (LocalPaths are checked already)."""
+    empty = []
+    for item in config.get("ProcessingInputs") or []:
+        s3_input = item.get("S3Input") or {}
+        local = s3_input.get("LocalPath")
+        sharded = s3_input.get("S3DataDistributionType") == "ShardedByS3Key"
+        if sharded and local and not _has_files(opt_ml.processing_input / Path(local).name):
+            empty.append(str(item.get("InputName") or local))
+    return empty
 
 
 def check_processing_inputs(opt_ml: OptMl, config: dict[str, Any]) -> None:
