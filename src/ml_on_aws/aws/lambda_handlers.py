@@ -255,8 +255,9 @@ def arrival_request(
             f"processing.pipelines.{settings.pipeline} has no input {input_name!r} to give the new object to "
             f"(inputs: {', '.join(inputs) or 'none'}); set ARRIVAL_INPUT."
         )
-    # The object alone, to every instance: sharding one object would leave instances idle.
-    replaced = {**inputs, input_name: inputs[input_name].model_copy(update={"s3_uri": obj.uri, "distribution": "FullyReplicated"})}
+    # The object alone, with the configured distribution: under ShardedByS3Key one instance scores
+    # it and the others exit with nothing to do; FullyReplicated would score it once per instance.
+    replaced = {**inputs, input_name: inputs[input_name].model_copy(update={"s3_uri": obj.uri})}
     # Each job writes below its own name: the next object's job must not overwrite this one's.
     outputs = {key: item.model_copy(update={"s3_uri": f"{item.s3_uri.rstrip('/')}/{name}"}) for key, item in job.outputs.items()}
     pipelines = {**config.processing.pipelines, settings.pipeline: job.model_copy(update={"inputs": replaced, "outputs": outputs})}

@@ -64,7 +64,8 @@ def test_a_new_object_starts_one_scoring_job_on_it(sample: str, config, data_buc
     assert job["AppSpecification"]["ContainerArguments"][0] == "inference"
     inputs = {i["InputName"]: i["S3Input"] for i in job["ProcessingInputs"]}
     assert inputs["new_data"]["S3Uri"] == f"s3://{BUCKET}/{NEW_KEY}"
-    assert inputs["new_data"]["S3DataDistributionType"] == "FullyReplicated"
+    # As configured, so several instances never score the same rows twice.
+    assert inputs["new_data"]["S3DataDistributionType"] == "ShardedByS3Key"
     assert inputs["model"]["S3Uri"] == f"s3://{BUCKET}/{PREFIX}/sagemaker/training/ml-on-aws-train-1/output/model.tar.gz"
     [output] = job["ProcessingOutputConfig"]["Outputs"]
     assert output["S3Output"]["S3Uri"] == f"s3://{BUCKET}/{PREFIX}/sagemaker/predictions/{job['ProcessingJobName']}"
