@@ -71,10 +71,30 @@ def test_json_records_and_split_orientations(server, rows, expected):
     assert_json_predictions(post(server, wrapped, JSON), expected)
 
 
+@pytest.mark.parametrize("content_type", ["application/jsonlines", "application/json"])
+def test_json_lines_as_batch_transform_joins_them_answer_one_line_per_row(server, rows, expected, content_type):
+    # SplitType Line + BatchStrategy MultiRecord: several records, one per line, in one request.
+    body = rows.to_json(orient="records", lines=True)
+    response = post(server, body, {"Content-Type": content_type, "Accept": "application/jsonlines"})
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("application/jsonlines")
+    answers = [json.loads(line) for line in response.text.splitlines()]
+    assert len(answers) == len(rows)
+    assert [a["prediction"] for a in answers] == expected["prediction"].tolist()
+    assert_json_predictions(post(server, body, {"Content-Type": content_type, "Accept": "application/json"}), expected)
+
+
+def test_a_malformed_json_lines_record_is_a_400(server, rows):
+    body = rows.head(2).to_json(orient="records", lines=True) + '{"Income": \n'
+    response = post(server, body, {"Content-Type": "application/jsonlines"})
+    assert response.status_code == 400 and "Malformed JSON" in response.json()["error"]
+
+
 def test_accept_header_chooses_the_answer_format(server, rows, expected):
     response = post(server, rows.to_json(orient="records"), {**JSON, "Accept": "text/csv"})
     assert response.status_code == 200 and response.headers["content-type"].startswith("text/csv")
-    got = pd.read_csv(io.StringIO(response.text))
+    # No header line: one line per row, as the SageMaker SDK's CSVDeserializer counts them.
+    got = pd.read_csv(io.StringIO(response.text), header=None, names=response.headers["x-prediction-columns"].split(","))
     assert got["prediction"].tolist() == expected["prediction"].tolist()
     assert_json_predictions(post(server, rows.to_csv(index=False, header=False), {**CSV, "Accept": "application/json"}), expected)
     response = post(server, rows.to_csv(index=False), {**CSV, "Accept": "image/png"})

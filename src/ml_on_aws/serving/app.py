@@ -112,7 +112,9 @@ def _parse(served: Any, body: bytes, kind: str) -> tuple[Any, bool]:
     if kind == payload.CSV:
         frame, header = payload.parse_csv(body, served.columns, served.required)
     else:
-        frame, header = payload.parse_json(body), True
+        # A CSV answer to JSON rows has no header line, so a client gets exactly one line per row
+        # (the SageMaker SDK's JSONSerializer with its CSVDeserializer); X-Prediction-Columns names them.
+        frame, header = payload.parse_json(body, lines=kind == payload.JSONLINES), False
     payload.check_columns(frame, served.required)
     return frame[served.required], header
 

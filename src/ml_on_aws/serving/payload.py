@@ -15,7 +15,9 @@ import pandas as pd
 
 CSV = "text/csv"
 JSON = "application/json"
-SUPPORTED = (CSV, JSON)
+# One JSON document per line: what batch transform sends with SplitType Line and MultiRecord.
+JSONLINES = "application/jsonlines"
+SUPPORTED = (CSV, JSON, JSONLINES)
 
 
 class RequestError(Exception):
@@ -89,8 +91,21 @@ def _check_field_count(text: str, first: list[str], columns: Sequence[str]) -> N
         )
 
 
-def parse_json(body: bytes) -> pd.DataFrame:
-    frame = _json_frame(body)
+def parse_json(body: bytes, lines: bool = False) -> pd.DataFrame:
+    """A JSON body, or with ``lines`` a JSON Lines body: each line a row object or any document
+    a JSON body may be, the rows of all lines in order."""
+    if not lines:
+        try:
+            frame = _json_frame(body)
+        except RequestError as exc:
+            # Several documents, one per line: a JSON Lines file sent as application/json (batch
+            # transform with SplitType Line and MultiRecord joins lines into one request).
+            if "Extra data" not in exc.message:
+                raise
+            lines = True
+    if lines:
+        frames = [_json_frame(line) for line in body.splitlines() if line.strip()]
+        frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     # Only mixed (object) columns can hold lists or dicts; text and numbers have their own dtypes.
     for name in [c for c, dtype in frame.dtypes.items() if pd.api.types.is_object_dtype(dtype)]:
         nested = frame[name].map(lambda v: isinstance(v, dict | list))
@@ -147,6 +162,8 @@ def check_columns(frame: pd.DataFrame, required: Sequence[str]) -> None:
 def render(predictions: pd.DataFrame, kind: str, header: bool = True) -> bytes:
     if kind == CSV:
         return predictions.to_csv(index=False, header=header, lineterminator="\n").encode()
+    if kind == JSONLINES:  # one line per row, so AssembleWith Line keeps input and output lines paired
+        return predictions.to_json(orient="records", lines=True, double_precision=15).encode()
     return b'{"predictions":' + predictions.to_json(orient="records", double_precision=15).encode() + b"}"
 
 
