@@ -166,7 +166,8 @@ def _new_object(bucket: Any, key: Any, version: Any) -> NewObject:
 
 
 def objects_in(message: Any) -> list[NewObject]:
-    """The new objects one S3 notification or EventBridge event announces (an SQS body, say).
+    """The new objects one S3 notification or EventBridge event announces (an SQS body, say),
+    also wrapped by SNS (a topic's message in a queue, or a topic invoking the function).
 
     Raises :class:`IgnoredEvent` when the message announces none (test events, other kinds).
     """
@@ -187,6 +188,9 @@ def objects_in(message: Any) -> list[NewObject]:
     if isinstance(records, list):
         found = []
         for record in records:
+            if isinstance(record, dict) and record.get("EventSource") == "aws:sns":  # S3 -> SNS -> Lambda
+                found += objects_in((record.get("Sns") or {}).get("Message"))
+                continue
             if not isinstance(record, dict) or record.get("eventSource") != "aws:s3":
                 raise IgnoredEvent("a record is not an S3 event record")
             found.append(_from_s3_record(record))

@@ -52,7 +52,8 @@ def training_jobs() -> list[dict]:
             for j in sagemaker.list_training_jobs()["TrainingJobSummaries"]]
 
 
-@pytest.mark.parametrize("sample", ["s3_notification_put", "eventbridge_object_created"])
+# sns_notification: a topic that S3 notifies invokes the function directly (Lambda's SNS event).
+@pytest.mark.parametrize("sample", ["s3_notification_put", "eventbridge_object_created", "sns_notification"])
 def test_a_new_object_starts_one_scoring_job_on_it(sample: str, config, data_bucket: str) -> None:
     outcome = handle_data_arrival(sample_event(sample), config, SCORING, IMAGE_URI, clients())
 
