@@ -99,3 +99,85 @@ def test_channels_given_on_the_command_line_are_added_checked_and_keep_the_rest(
     assert with_channels(config, {"test": None}) is config
     with pytest.raises(ConfigurationError, match=r"training\.channels\.test\.s3_uri: must be an S3 location"):
         with_channels(config, {"test": "held-out/test.csv"})
+
+
+# Limits SageMaker checks only at call time, refused when the configuration is read
+# (src/ml_on_aws/sagemaker/config.py cites the API reference of each).
+
+
+def _set(raw: dict, path: tuple, value) -> dict:
+    changed = copy.deepcopy(raw)
+    node = changed
+    for part in path[:-1]:
+        node = node.setdefault(part, {})
+    node[path[-1]] = value
+    return changed
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "message"),
+    [
+        # ProcessingStoppingCondition.MaxRuntimeInSeconds: at most 777,600 s (9 days).
+        (("processing", "pipelines", "inference", "max_runtime_seconds"), 777_601,
+         "processing.pipelines.inference.max_runtime_seconds: Input should be less than or equal to 777600"),
+        # Training's StoppingCondition.MaxRuntimeInSeconds: at most 28 days.
+        (("training", "max_runtime_seconds"), 28 * 86_400 + 1,
+         "training.max_runtime_seconds: Input should be less than or equal to 2419200"),
+        # CreateTransformJob.MaxPayloadInMB: at most 100.
+        (("transform", "max_payload_mb"), 101, "transform.max_payload_mb: Input should be less than or equal to 100"),
+    ],
+)
+def test_run_times_and_payloads_over_sagemakers_maximum_are_refused(raw, path, value, message):
+    with pytest.raises(ConfigurationError, match=re.escape(message)):
+        parse_config(_set(raw, path, value))
+    parse_config(_set(raw, path, value - 1))
+
+
+def test_processing_may_run_9_days_but_not_as_long_as_training(raw):
+    assert parse_config(_set(raw, ("training", "max_runtime_seconds"), 1_000_000)).training.max_runtime_seconds == 1_000_000
+    with pytest.raises(ConfigurationError, match=r"processing\.pipelines\.data_validation\.max_runtime_seconds:"):
+        parse_config(_set(raw, ("processing", "pipelines", "data_validation", "max_runtime_seconds"), 1_000_000))
+
+
+def test_transform_payload_times_concurrent_transforms_over_100_mb_is_refused(raw):
+    raw = _set(raw, ("transform", "max_payload_mb"), 20)
+    assert parse_config(_set(raw, ("transform", "max_concurrent_transforms"), 5)).transform.max_concurrent_transforms == 5
+    with pytest.raises(ConfigurationError) as error:
+        parse_config(_set(raw, ("transform", "max_concurrent_transforms"), 6))
+    assert "transform.max_concurrent_transforms: max_concurrent_transforms x max_payload_mb = 6 x 20 = 120 MB; " \
+           "SageMaker allows at most 100 MB" in str(error.value)
+    # 0 lets SageMaker choose (the container's execution-parameters, else 1).
+    parse_config(_set(raw, ("transform", "max_concurrent_transforms"), 0))
+
+
+@pytest.mark.parametrize(
+    ("path", "instance_type"),
+    [
+        (("training", "instance_type"), "ml.g5.xlarge"),
+        (("training", "instance_type"), "ml.p4d.24xlarge"),
+        (("processing", "pipelines", "inference", "instance_type"), "ml.r5d.large"),
+        (("transform", "instance_type"), "ml.g4dn.xlarge"),
+        (("endpoint", "instance_type"), "ml.c5d.large"),
+    ],
+)
+def test_a_volume_kms_key_with_instances_that_have_local_storage_is_refused(raw, path, instance_type):
+    keyed = _set(raw, ("kms", "volume_key_id"), "alias/volumes")
+    parse_config(keyed)  # the shipped ml.m5.* types are EBS-backed
+    parse_config(_set(raw, path, instance_type))  # without a volume key, any type
+    with pytest.raises(ConfigurationError) as error:
+        parse_config(_set(keyed, path, instance_type))
+    message = str(error.value)
+    assert "kms.volume_key_id: SageMaker refuses a volume KMS key on instance types with local (NVMe) instance storage" in message
+    assert f"{'.'.join(path)} {instance_type}" in message
+
+
+def test_instance_storage_is_read_from_the_family_name():
+    from ml_on_aws.sagemaker.config import has_instance_storage
+
+    local = ["ml.m5d.large", "ml.c5d.xlarge", "ml.r5d.large", "ml.m6gd.large", "ml.r7gd.large", "ml.g4dn.xlarge",
+             "ml.p3dn.24xlarge", "ml.p4d.24xlarge", "ml.p4de.24xlarge", "ml.g5.xlarge", "ml.g6.xlarge",
+             "ml.p5.48xlarge", "ml.trn1.2xlarge", "ml.trn1n.32xlarge", "ml.p6-b200.48xlarge"]
+    ebs = ["ml.m5.xlarge", "ml.c5.xlarge", "ml.c5n.xlarge", "ml.c6gn.large", "ml.m7i-flex.large", "ml.p3.2xlarge",
+           "ml.t3.medium", "ml.inf2.xlarge", "ml.c6in.large"]
+    assert [t for t in local if not has_instance_storage(t)] == []
+    assert [t for t in ebs if has_instance_storage(t)] == []

@@ -5,6 +5,9 @@ missing role, an instance type SageMaker does not offer or an S3 location in ano
 fails with the key that is wrong instead of a ``ValidationException`` minutes later.
 Instance types are checked against the enumerations of botocore's SageMaker service model
 (one list per kind of job), so the list follows the installed botocore, not a copy of it.
+Limits SageMaker checks only at call time (run times, the transform payload, a volume KMS key on
+instances with local storage) are refused here too; those of the final requests (tags,
+environment, hyperparameters, image URI) by :func:`.requests.checked`, which every builder runs.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from ml_on_aws.config import ConfigurationError
 
@@ -37,6 +41,39 @@ _BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 # botocore's RoleArn pattern, anchored.
 _ROLE_ARN = re.compile(r"^arn:aws[a-z\-]*:iam::\d{12}:role/?[a-zA-Z_0-9+=,.@\-_/]+$")
 _REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d$")
+
+
+# Limits SageMaker checks only when a request arrives (botocore checks no maximums); the
+# SageMaker API Reference of each field is cited.
+# StoppingCondition.MaxRuntimeInSeconds of a training job: "The default value is 1 day. The
+# maximum value is 28 days." (API_StoppingCondition.html).
+TRAINING_MAX_RUNTIME_SECONDS = 28 * 86_400
+# ProcessingStoppingCondition.MaxRuntimeInSeconds: "Maximum value of 777600" (9 days)
+# (API_ProcessingStoppingCondition.html).
+PROCESSING_MAX_RUNTIME_SECONDS = 777_600
+# CreateTransformJob.MaxPayloadInMB: "The value of MaxPayloadInMB cannot be greater than 100 MB.
+# If you specify the MaxConcurrentTransforms parameter, the value of (MaxConcurrentTransforms *
+# MaxPayloadInMB) also cannot exceed 100 MB." (API_CreateTransformJob.html).
+TRANSFORM_MAX_PAYLOAD_MB = 100
+
+# EC2 marks instance storage with a `d` among the capability letters after the generation
+# (m5d, c6gd, r7gd, g4dn, p3dn, p4d, p4de). These families have NVMe instance storage without the
+# letter (EC2 "Instance store volume limits" list; SageMaker's ResourceConfig reference names
+# ml.p4d, ml.g4dn and ml.g5 as families with NVMe instance storage).
+_STORAGE_WITHOUT_D = frozenset({
+    "dl1", "g5", "g6", "g6e", "p5", "p5e", "p5en", "p6-b200", "p6-b300", "p6e-gb200", "trn1", "trn1n", "trn2",
+})
+_FAMILY = re.compile(r"^ml\.(?P<family>[a-z]+\d+(?P<capabilities>[a-z]*)(?:-[a-z0-9]+)*)\.")
+
+
+def has_instance_storage(instance_type: str) -> bool:
+    """Whether the instances of ``instance_type`` have local (NVMe) instance storage, which they
+    encrypt themselves: SageMaker refuses a VolumeKmsKeyId (or an endpoint config's KmsKeyId)
+    for them ("You can't request a VolumeKmsKeyId when using an instance type with local
+    storage", API_ResourceConfig.html, API_ProcessingClusterConfig.html,
+    API_TransformResources.html, API_CreateEndpointConfig.html)."""
+    match = _FAMILY.match(instance_type)
+    return bool(match) and ("d" in match["capabilities"] or match["family"] in _STORAGE_WITHOUT_D)
 
 
 def _s3_uri(value: str) -> str:
@@ -60,6 +97,13 @@ def _region(value: str) -> str:
     if not _REGION.match(value):
         raise ValueError(f"must be an AWS region such as eu-west-1, got {value!r}")
     return value
+
+
+def _refuse(model: str, key: tuple[str, ...], value: Any, message: str) -> ValidationError:
+    """A validation error of ``key`` (a path below the model being validated) from a model
+    validator, so that the message names that key and not the whole section."""
+    error = InitErrorDetails(type=PydanticCustomError("sagemaker_limit", message), loc=key, input=value)
+    return ValidationError.from_exception_data(model, [error])
 
 
 S3Uri = Annotated[str, AfterValidator(_s3_uri)]
@@ -90,7 +134,8 @@ class _Resources(_Strict):
     instance_type: str
     instance_count: int = Field(default=1, ge=1, le=100)
     volume_size_gb: int = Field(default=30, ge=1, le=16384)
-    max_runtime_seconds: int = Field(default=86_400, ge=1, le=28 * 86_400)
+    # StoppingCondition.MaxRuntimeInSeconds: training at most 28 days (above).
+    max_runtime_seconds: int = Field(default=86_400, ge=1, le=TRAINING_MAX_RUNTIME_SECONDS)
 
     @field_validator("instance_type")
     @classmethod
@@ -209,6 +254,9 @@ class ProcessingOutput(_Strict):
 class ProcessingJobConfig(_Resources):
     instance_kind: ClassVar[str] = "Processing"
 
+    # ProcessingStoppingCondition.MaxRuntimeInSeconds: at most 777,600 s (9 days).
+    max_runtime_seconds: int = Field(default=86_400, ge=1, le=PROCESSING_MAX_RUNTIME_SECONDS)
+
     inputs: dict[str, ProcessingInput] = Field(default_factory=dict)
     outputs: dict[str, ProcessingOutput] = Field(default_factory=dict)
     arguments: list[str] = Field(default_factory=list, description="Appended after the pipeline name.")
@@ -232,10 +280,23 @@ class TransformJobConfig(_Resources):
     accept: str = "text/csv"
     split_type: Literal["None", "Line", "RecordIO", "TFRecord"] = "Line"
     batch_strategy: Literal["MultiRecord", "SingleRecord"] = "MultiRecord"
-    max_payload_mb: int = Field(default=6, ge=0, le=100)
+    max_payload_mb: int = Field(default=6, ge=0, le=TRANSFORM_MAX_PAYLOAD_MB)
     max_concurrent_transforms: int = Field(default=1, ge=0)
     # CSV with a header row: the first line of each file carries the column names.
     join_source: Literal["None", "Input"] = "None"
+
+    @model_validator(mode="after")
+    def _payload_times_concurrency(self) -> TransformJobConfig:
+        # CreateTransformJob: MaxConcurrentTransforms x MaxPayloadInMB cannot exceed 100 MB.
+        total = self.max_payload_mb * self.max_concurrent_transforms
+        if total > TRANSFORM_MAX_PAYLOAD_MB:
+            raise _refuse(
+                "TransformJobConfig", ("max_concurrent_transforms",), self.max_concurrent_transforms,
+                f"max_concurrent_transforms x max_payload_mb = {self.max_concurrent_transforms} x "
+                f"{self.max_payload_mb} = {total} MB; SageMaker allows at most {TRANSFORM_MAX_PAYLOAD_MB} MB "
+                "(CreateTransformJob MaxPayloadInMB)",
+            )
+        return self
 
 
 class EndpointConfig(_Resources):
@@ -287,6 +348,29 @@ class SageMakerConfig(_Strict):
     kms: KmsConfig = KmsConfig()
     vpc: VpcConfig | None = None
     local: LocalConfig = LocalConfig()
+
+    @model_validator(mode="after")
+    def _no_volume_key_on_instance_storage(self) -> SageMakerConfig:
+        """SageMaker refuses a volume KMS key for instances with local NVMe storage (encrypted by
+        the instance's own hardware): training, processing and transform take it as
+        VolumeKmsKeyId, the endpoint config as KmsKeyId."""
+        if not self.kms.volume_key_id:
+            return self
+        used = {"training.instance_type": self.training.instance_type}
+        used |= {f"processing.pipelines.{name}.instance_type": job.instance_type
+                 for name, job in self.processing.pipelines.items()}
+        for key, section in (("transform", self.transform), ("endpoint", self.endpoint)):
+            if section is not None:
+                used[f"{key}.instance_type"] = section.instance_type
+        local = [f"{key} {value}" for key, value in used.items() if has_instance_storage(value)]
+        if local:
+            raise _refuse(
+                "SageMakerConfig", ("kms", "volume_key_id"), self.kms.volume_key_id,
+                f"SageMaker refuses a volume KMS key on instance types with local (NVMe) instance storage, "
+                f"which the instance encrypts itself: {', '.join(local)}; choose instance types without "
+                "instance storage or leave kms.volume_key_id unset",
+            )
+        return self
 
 
 def parse_config(raw: dict[str, Any], source: str = f"conf/<env>/{CONFIG_NAME}.yml") -> SageMakerConfig:
