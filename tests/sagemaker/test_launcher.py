@@ -291,3 +291,55 @@ def test_a_failed_job_ends_with_its_failure_reason_and_is_not_a_success():
 def test_log_lines_are_empty_until_the_jobs_log_group_exists(aws):
     tail = LogTail(boto3.client("logs", region_name=REGION), "/aws/sagemaker/ProcessingJobs", "job/")
     assert tail.lines() == []
+
+
+def _append(project, text: str) -> None:
+    path = project / "conf" / "aws" / "sagemaker.yml"
+    path.write_text(path.read_text() + "\n" + text + "\n")
+
+
+@pytest.mark.parametrize(
+    ("command", "breakage", "message"),
+    [
+        # 49 configured tags + the 2 the project adds.
+        (("train",), "tags", "tags: 51 entries (49 configured + 2 the project adds"),
+        (("train",), "hyperparameters", "training.hyperparameters: 101 entries"),
+        # Training takes 512 characters, processing 256; `process` would look up the newest
+        # model in S3 before building its request.
+        (("process", "inference"), "long_environment_value", "environment.LONG: the value is 300 characters; CreateProcessingJob"),
+        # Transform takes 16 variables: every command checks every configured request.
+        (("train",), "many_environment_variables", "API_CreateTransformJob.html#sagemaker-CreateTransformJob-request-Environment) takes at most 16"),
+        (("process", "inference"), "processing_runtime", "processing.pipelines.inference.max_runtime_seconds: Input should be less than or equal to 777600"),
+        (("transform",), "transform_payload", "transform.max_concurrent_transforms: max_concurrent_transforms x max_payload_mb = 10 x 20 = 200 MB"),
+        (("deploy",), "volume_key_on_local_storage", "kms.volume_key_id: SageMaker refuses a volume KMS key"),
+        (("train",), "image_uri", "image.uri: 'https://"),
+    ],
+)
+def test_a_configuration_over_sagemakers_limits_stops_before_any_aws_call(project, tripwire, monkeypatch, command,
+                                                                          breakage, message):
+    if breakage == "tags":
+        _append(project, "tags:\n" + "".join(f"  t{i}: v\n" for i in range(48)))  # + base's `project`
+    elif breakage == "hyperparameters":
+        _edit(project, "  output_s3_uri: ${_root}/sagemaker/training",
+              "  output_s3_uri: ${_root}/sagemaker/training\n  hyperparameters:\n"
+              + "".join(f"    training.estimator.kwargs.p{i}: {i}\n" for i in range(101)))
+    elif breakage == "long_environment_value":
+        _append(project, f"environment:\n  LONG: {'x' * 300}")
+    elif breakage == "many_environment_variables":
+        _append(project, "environment:\n" + "".join(f"  V{i}: x\n" for i in range(14)))  # + base's 3 + the region
+    elif breakage == "processing_runtime":
+        _edit(project, "max_runtime_seconds: 7200", "max_runtime_seconds: 777601")
+    elif breakage == "transform_payload":
+        _edit(project, "  output_s3_uri: ${_root}/sagemaker/transform",
+              "  output_s3_uri: ${_root}/sagemaker/transform\n  max_payload_mb: 20\n  max_concurrent_transforms: 10")
+    elif breakage == "volume_key_on_local_storage":
+        _edit(project, "instance_type: ml.m5.large", "instance_type: ml.g4dn.xlarge")
+        _append(project, "kms:\n  volume_key_id: alias/volumes")
+    else:
+        monkeypatch.setenv("ML_ON_AWS_IMAGE_URI", f"https://{IMAGE_URI}")
+
+    result = kedro_sagemaker(project, *command)
+
+    assert result.exit_code != 0
+    assert message in result.output, result.output
+    assert tripwire == []

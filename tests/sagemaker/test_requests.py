@@ -167,3 +167,199 @@ def test_kms_keys_vpc_and_network_isolation_reach_every_request(aws):
     }
     assert processing["ProcessingResources"]["ClusterConfig"]["VolumeKmsKeyId"] == "alias/volumes"
     assert transform["TransformOutput"]["KmsKeyId"] == "alias/outputs"
+
+
+# Limits SageMaker checks only when a request arrives (botocore checks no maximums), refused by
+# the builders on the final request, the entries the project adds included (requests.LIMITS).
+
+MODEL_DATA = f"s3://{BUCKET}/project/sagemaker/training/job/output/model.tar.gz"
+BUILDERS = {
+    "CreateTrainingJob": lambda c: rq.training_job_request(c, image_uri=IMAGE_URI, job_name="j", commit=COMMIT),
+    "CreateProcessingJob": lambda c: rq.processing_job_request(
+        c, "inference", image_uri=IMAGE_URI, job_name="p", commit=COMMIT, model_data_url=MODEL_DATA),
+    "CreateModel": lambda c: rq.model_request(c, model_name="m", image_uri=IMAGE_URI, model_data_url=MODEL_DATA, commit=COMMIT),
+    "CreateTransformJob": lambda c: rq.transform_job_request(c, job_name="t", model_name="m", commit=COMMIT),
+    "CreateEndpointConfig": lambda c: rq.endpoint_config_request(c, config_name="c", model_name="m", commit=COMMIT),
+    "CreateEndpoint": lambda c: rq.endpoint_request(c, config_name="c", commit=COMMIT, exists=False),
+}
+ENVIRONMENT_PATH = {"CreateModel": ("PrimaryContainer", "Environment")}
+
+
+def _with(**changes) -> object:
+    raw = read(ROOT, "aws")
+    raw.update(changes)
+    return parse_config(raw)
+
+
+def _found(request: dict, path: tuple) -> dict:
+    for part in path:
+        request = request.get(part, {})
+    return request
+
+
+def _added(operation: str, field: str) -> int:
+    """How many entries the project itself puts in ``field`` of the ``operation`` request."""
+    if field == "Tags":
+        return len(BUILDERS[operation](_with(tags={}))["Tags"])
+    if field == "HyperParameters":
+        return len(_found(BUILDERS[operation](_with(training={**read(ROOT, "aws")["training"], "hyperparameters": {}})), (field,)))
+    return len(_found(BUILDERS[operation](_with(environment={})), ENVIRONMENT_PATH.get(operation, ("Environment",))))
+
+
+def test_the_limits_table_matches_botocores_service_model():
+    from ml_on_aws.sagemaker import config as limits_of_config
+
+    model = botocore.session.get_session().get_service_model("sagemaker")
+    for operation, entries in rq.LIMITS.items():
+        for limit in entries:
+            shape = model.operation_model(operation).input_shape
+            for part in limit.path:
+                shape = shape.members[part]
+            if shape.type_name == "list":  # Tags
+                key, value = shape.member.members["Key"], shape.member.members["Value"]
+            else:
+                key, value = shape.key, shape.value
+            assert (shape.metadata["max"], key.metadata["max"], value.metadata["max"]) == (
+                limit.entries, limit.key_length, limit.value_length), (operation, limit.path)
+    for operation, path in rq.IMAGES.items():
+        shape = model.operation_model(operation).input_shape
+        for part in path:
+            shape = shape.members[part]
+        assert shape.metadata["max"] == rq.IMAGE_MAX_LENGTH
+    assert model.shape_for("ProcessingMaxRuntimeInSeconds").metadata["max"] == limits_of_config.PROCESSING_MAX_RUNTIME_SECONDS
+
+
+@pytest.mark.parametrize("operation", BUILDERS)
+def test_tags_count_the_two_the_project_adds(aws, operation):
+    added = _added(operation, "Tags")
+    assert added == 2  # ml-on-aws:git-commit and ml-on-aws:job
+    at_limit = {f"t{i}": "v" for i in range(50 - added)}
+    assert len(BUILDERS[operation](_with(tags=at_limit))["Tags"]) == 50
+    with pytest.raises(ConfigurationError) as error:
+        BUILDERS[operation](_with(tags={**at_limit, "one-more": "v"}))
+    assert (f"tags: 51 entries (49 configured + 2 the project adds: {rq.TAG_COMMIT}, {rq.TAG_JOB}); "
+            f"{operation} (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_Tag.html) takes at most 50") in str(error.value)
+
+
+@pytest.mark.parametrize(("tags", "message"), [
+    ({"k" * 129: "v"}, "the name is 129 characters; CreateTrainingJob (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_Tag.html) takes at most 128"),
+    ({"owner": "v" * 257}, "tags.owner: the value is 257 characters; CreateTrainingJob"),
+])
+def test_tag_keys_over_128_and_values_over_256_characters_are_refused(aws, tags, message):
+    BUILDERS["CreateTrainingJob"](_with(tags={"k" * 128: "v" * 256}))
+    with pytest.raises(ConfigurationError, match=re.escape(message)):
+        BUILDERS["CreateTrainingJob"](_with(tags=tags))
+
+
+# (operation, entries, key length, value length) from the API reference of each operation.
+ENVIRONMENT_LIMITS = [
+    ("CreateTrainingJob", 100, 512, 512),
+    ("CreateProcessingJob", 100, 256, 256),
+    ("CreateModel", 100, 1024, 1024),
+    ("CreateTransformJob", 16, 1024, 10240),
+]
+
+
+@pytest.mark.parametrize(("operation", "entries", "key_length", "value_length"), ENVIRONMENT_LIMITS)
+def test_environment_limits_differ_per_kind_of_request(aws, operation, entries, key_length, value_length):
+    build = BUILDERS[operation]
+    path = ENVIRONMENT_PATH.get(operation, ("Environment",))
+    added = _added(operation, "Environment")
+    at_limit = {f"V{i}": "x" for i in range(entries - added)}
+    assert len(_found(build(_with(environment=at_limit)), path)) == entries
+    build(_with(environment={"K" * key_length: "x" * min(value_length, 32 * 1024 - key_length - 64)}))
+
+    with pytest.raises(ConfigurationError) as error:
+        build(_with(environment={**at_limit, "ONE_MORE": "x"}))
+    origin = f" ({entries - added + 1} configured + {added} the project adds" if added else ""
+    assert f"environment: {entries + 1} entries{origin}" in str(error.value)
+    assert f"takes at most {entries}" in str(error.value)
+    with pytest.raises(ConfigurationError, match=rf"the name is {key_length + 1} characters; {operation} .* takes at most {key_length}"):
+        build(_with(environment={"K" * (key_length + 1): "x"}))
+    with pytest.raises(ConfigurationError, match=rf"environment\.LONG: the value is {value_length + 1} characters; {operation} .* takes at most {value_length}"):
+        build(_with(environment={"LONG": "x" * (value_length + 1)}))
+    with pytest.raises(ConfigurationError, match=rf"environment\.MY-VAR: {operation} .* takes only names matching"):
+        build(_with(environment={"MY-VAR": "x"}))
+
+
+def test_a_value_one_job_takes_another_refuses(aws):
+    config = _with(environment={"LONG": "x" * 300})  # training takes 512 characters, processing 256
+    BUILDERS["CreateTrainingJob"](config)
+    with pytest.raises(ConfigurationError, match=r"environment\.LONG: the value is 300 characters; CreateProcessingJob"):
+        BUILDERS["CreateProcessingJob"](config)
+
+
+def test_a_models_environment_is_at_most_32_kb_in_all(aws):
+    environment = {f"V{i:02d}": "x" * 1000 for i in range(33)}
+    with pytest.raises(ConfigurationError, match=r"environment: names and values are 33\d\d\d bytes in all; CreateModel .* takes at most 32768"):
+        BUILDERS["CreateModel"](_with(environment=environment))
+    BUILDERS["CreateModel"](_with(environment=dict(list(environment.items())[:32])))
+
+
+def _hyperparameters(values: dict) -> object:
+    raw = read(ROOT, "aws")
+    raw["training"]["hyperparameters"] = values
+    return parse_config(raw)
+
+
+def test_hyperparameters_over_100_or_too_long_are_refused_in_the_final_request(aws, sagemaker):
+    added = _added("CreateTrainingJob", "HyperParameters")
+    at_limit = {f"training.estimator.kwargs.p{i}": i for i in range(100 - added)}
+    request = BUILDERS["CreateTrainingJob"](_hyperparameters(at_limit))
+    assert len(request["HyperParameters"]) == 100
+    sagemaker.create_training_job(**request)  # what passes the check is accepted
+
+    with pytest.raises(ConfigurationError, match=r"training\.hyperparameters: 101 entries.*CreateTrainingJob .* takes at most 100"):
+        BUILDERS["CreateTrainingJob"](_hyperparameters({**at_limit, "one.more": 1}))
+    BUILDERS["CreateTrainingJob"](_hyperparameters({"k" * 256: "x" * 2500}))
+    with pytest.raises(ConfigurationError, match=r"the name is 257 characters; CreateTrainingJob .* takes at most 256"):
+        BUILDERS["CreateTrainingJob"](_hyperparameters({"k" * 257: 1}))
+    # Measured as sent: a list becomes its JSON text.
+    with pytest.raises(ConfigurationError, match=r"training\.hyperparameters\.note: the value is 2501 characters; CreateTrainingJob .* takes at most 2500"):
+        BUILDERS["CreateTrainingJob"](_hyperparameters({"note": "x" * 2501}))
+
+
+@pytest.mark.parametrize("uri", [
+    IMAGE_URI,
+    f"123456789012.dkr.ecr.{REGION}.amazonaws.com/team/ml-on-aws@sha256:{'a' * 64}",
+    "123456789012.dkr.ecr.cn-north-1.amazonaws.com.cn/ml-on-aws:v1.2",
+    "127.0.0.1:5000/ml-on-aws:0123456789ab",      # another registry (docker-registry, for models)
+    "registry.example.com/ml/ml-on-aws:latest",
+    "ml-on-aws-contract:test",                     # a local image, for --local
+])
+def test_image_uris_in_a_form_sagemaker_pulls_are_accepted(aws, uri):
+    config = _with()
+    assert rq.training_job_request(config, image_uri=uri, job_name="j", commit=COMMIT)["AlgorithmSpecification"]["TrainingImage"] == uri
+    rq.model_request(config, model_name="m", image_uri=uri, model_data_url=MODEL_DATA, commit=COMMIT)
+
+
+@pytest.mark.parametrize(("uri", "message"), [
+    (f"https://{IMAGE_URI}", "is not an image reference"),
+    (f"{IMAGE_URI} ", "is not an image reference"),
+    ("123456789012.dkr.ecr.eu-west-1.amazonaws.com/ML-on-AWS:1", "is not an image reference"),
+    ("123456789012.dkr.ecr.eu-west-1.amazonaws.com/ml-on-aws:", "is not an image reference"),
+    ("123456789012.dkr.ecr.eu-west-1.amazonaws.com/ml-on-aws@sha256:abc", "is not an image reference"),
+    ("12345.dkr.ecr.eu-west-1.amazonaws.com/ml-on-aws:1", "'12345.dkr.ecr.eu-west-1.amazonaws.com' is not an ECR registry"),
+    ("123456789012.dkr.ecr.amazonaws.com/ml-on-aws:1", "is not an ECR registry"),
+    (f"{IMAGE_URI.rsplit(':', 1)[0]}/{'a' * 200}:1", "characters; SageMaker takes image URIs of at most 255"),
+])
+def test_image_uris_sagemaker_cannot_pull_are_refused_naming_the_key(aws, uri, message):
+    config = _with()
+    for operation in ("CreateTrainingJob", "CreateProcessingJob", "CreateModel"):
+        with pytest.raises(ConfigurationError, match=f"(?s){operation} request .*image\\.uri: .*{re.escape(message)}"):
+            {"CreateTrainingJob": lambda: rq.training_job_request(config, image_uri=uri, job_name="j", commit=COMMIT),
+             "CreateProcessingJob": lambda: rq.processing_job_request(config, "inference", image_uri=uri, job_name="p",
+                                                                      commit=COMMIT, model_data_url=MODEL_DATA),
+             "CreateModel": lambda: rq.model_request(config, model_name="m", image_uri=uri, model_data_url=MODEL_DATA,
+                                                     commit=COMMIT)}[operation]()
+
+
+def test_check_requests_builds_every_configured_request(aws):
+    config = _with(environment={f"V{i}": "x" for i in range(17)})  # over transform's 16 only
+    BUILDERS["CreateTrainingJob"](config)
+    with pytest.raises(ConfigurationError, match=r"(?s)CreateTransformJob request .*environment: \d+ entries"):
+        rq.check_requests(config, image_uri=IMAGE_URI, commit=COMMIT)
+    raw = read(ROOT, "aws")
+    raw.pop("transform")
+    raw["environment"] = {f"V{i}": "x" for i in range(17)}
+    rq.check_requests(parse_config(raw), image_uri=IMAGE_URI, commit=COMMIT)

@@ -235,6 +235,7 @@ class Launcher:
         # Everything that can fail without AWS is decided before the first client exists.
         self.commit = git_commit(project_path)
         self.image_uri = resolve_image_uri(config, project_path, self.commit)
+        rq.check_requests(config, image_uri=self.image_uri, commit=self.commit)
         self.session = session or boto3.Session(region_name=config.region)
 
     def client(self, service: str) -> Any:

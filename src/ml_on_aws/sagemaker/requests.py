@@ -11,12 +11,24 @@ returns the keyword arguments of one boto3 call, e.g.::
 No function reads files, the clock or the network, so the CLI launcher, the local runner
 (:mod:`.local`, which runs the very same request with Docker) and Lambda handlers share them.
 Names follow SageMaker's rule ``[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}``.
+
+SageMaker checks the maximums of a request only when it arrives (botocore checks none), so
+every builder returns its request through :func:`checked`, which refuses one over the limits of
+its operation (:data:`LIMITS`, one table for every kind of request: tags, environment,
+hyperparameters; and the image URI) with an error naming the sagemaker.yml key and the limit.
+It counts the final request because the builders add entries of their own (the tags naming the
+commit and the job, variables in the environment). Limits of the configuration alone (run times,
+the transform payload, a volume KMS key on instances with local storage) are checked by the
+models of :mod:`.config`. :func:`check_requests` builds every request a configuration defines,
+for callers (the launcher) that check before their first AWS call.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -36,6 +48,182 @@ PROCESSING_OUTPUT_ROOT = "/opt/ml/processing/output"
 # Tag keys that make every resource traceable to the code that made it.
 TAG_COMMIT = "ml-on-aws:git-commit"
 TAG_JOB = "ml-on-aws:job"
+
+
+# The SageMaker API Reference, cited by each limit.
+_API = "https://docs.aws.amazon.com/sagemaker/latest/APIReference/"
+
+
+@dataclass(frozen=True)
+class MapLimit:
+    """A string-to-string map of a request (or its tag list) and what SageMaker takes in it."""
+
+    path: tuple[str, ...]  # where the map is in the request
+    key: str  # the sagemaker.yml key whose entries fill it
+    entries: int
+    key_length: int
+    value_length: int
+    reference: str
+    key_pattern: str | None = None
+    total_bytes: int | None = None  # keys and values together, UTF-8
+
+
+# Environment variable names SageMaker takes in every job's and model's Environment.
+_ENV_NAME = r"[a-zA-Z_][a-zA-Z0-9_]*"
+
+# Tag: "Maximum number of 50 items" per request (API_CreateTrainingJob.html, Tags; the same for
+# every Create* call), key 1-128 and value 0-256 characters (API_Tag.html); AWS allows 50 tags
+# per resource.
+TAGS = MapLimit(("Tags",), "tags", 50, 128, 256, _API + "API_Tag.html")
+
+LIMITS: dict[str, tuple[MapLimit, ...]] = {
+    "CreateTrainingJob": (
+        # HyperParameters: "You can specify a maximum of 100 hyperparameters. Each hyperparameter
+        # is a key-value pair. Each key and value is limited to 256 characters", but the field's
+        # value length constraint is 2500 (botocore: HyperParameterValue max 2500).
+        MapLimit(("HyperParameters",), "training.hyperparameters", 100, 256, 2500,
+                 _API + "API_CreateTrainingJob.html#sagemaker-CreateTrainingJob-request-HyperParameters"),
+        # Environment: maximum 100 items, key and value at most 512 characters.
+        MapLimit(("Environment",), "environment", 100, 512, 512,
+                 _API + "API_CreateTrainingJob.html#sagemaker-CreateTrainingJob-request-Environment", _ENV_NAME),
+        TAGS,
+    ),
+    "CreateProcessingJob": (
+        # Environment: maximum 100 items, key and value at most 256 characters.
+        MapLimit(("Environment",), "environment", 100, 256, 256,
+                 _API + "API_CreateProcessingJob.html#sagemaker-CreateProcessingJob-request-Environment", _ENV_NAME),
+        TAGS,
+    ),
+    "CreateModel": (
+        # ContainerDefinition.Environment: maximum 100 items; "The maximum length of each key and
+        # value in the Environment map is 1024 bytes. The maximum length of all keys and values in
+        # the map, combined, is 32 KB."
+        MapLimit(("PrimaryContainer", "Environment"), "environment", 100, 1024, 1024,
+                 _API + "API_ContainerDefinition.html#sagemaker-Type-ContainerDefinition-Environment",
+                 _ENV_NAME, total_bytes=32 * 1024),
+        TAGS,
+    ),
+    "CreateTransformJob": (
+        # Environment: "We support up to 16 key and values entries in the map", key at most 1024,
+        # value at most 10240 characters.
+        MapLimit(("Environment",), "environment", 16, 1024, 10240,
+                 _API + "API_CreateTransformJob.html#sagemaker-CreateTransformJob-request-Environment",
+                 r"[a-zA-Z_][a-zA-Z0-9_]{0,1023}"),
+        TAGS,
+    ),
+    "CreateEndpointConfig": (TAGS,),
+    "CreateEndpoint": (TAGS,),
+}
+
+# Where each request names its image. AlgorithmSpecification.TrainingImage, AppSpecification.ImageUri
+# and ContainerDefinition.Image take at most 255 characters (ContainerDefinition: pattern [\S]+).
+IMAGES: dict[str, tuple[str, ...]] = {
+    "CreateTrainingJob": ("AlgorithmSpecification", "TrainingImage"),
+    "CreateProcessingJob": ("AppSpecification", "ImageUri"),
+    "CreateModel": ("PrimaryContainer", "Image"),
+}
+IMAGE_MAX_LENGTH = 255
+
+# An image reference as Docker's distribution/reference grammar defines it:
+# [host[:port]/]path[:tag][@digest]; path components are lower case.
+_HOST = r"[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::[0-9]+)?"
+_PATH = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*"
+_TAG_OR_DIGEST = r"(?::[\w][\w.-]{0,127})?(?:@sha256:[0-9a-f]{64})?"
+_REFERENCE = re.compile(rf"^(?:(?P<host>{_HOST})/)?{_PATH}{_TAG_OR_DIGEST}$")
+# An ECR registry: <account>.dkr.ecr[-fips].<region>.amazonaws.com[.cn] (ECR's registry URI form).
+_ECR_HOST = re.compile(r"^\d{12}\.dkr\.ecr(?:-fips)?\.[a-z]{2}(?:-[a-z]+)+-\d\.amazonaws\.com(?:\.cn)?$")
+
+
+def image_problem(uri: str) -> str | None:
+    """Why SageMaker cannot pull ``uri``, or None.
+
+    Training and processing jobs pull from ECR
+    (``<account>.dkr.ecr.<region>.amazonaws.com[.cn]/<repository>[:tag|@sha256:<digest>]``); models
+    can also name another registry (``host[:port]/path[:tag]``), reached through the VPC. Both are
+    Docker image references; ``--local`` also runs a local image name without a registry.
+    """
+    if len(uri) > IMAGE_MAX_LENGTH:
+        return f"is {len(uri)} characters; SageMaker takes image URIs of at most {IMAGE_MAX_LENGTH}"
+    match = _REFERENCE.match(uri)
+    if match is None:
+        return (
+            f"{uri!r} is not an image reference: expected "
+            "<account>.dkr.ecr.<region>.amazonaws.com/<repository>[:tag|@sha256:<digest>] "
+            "(or host[:port]/path[:tag] for another registry), lower-case repository, no scheme or spaces"
+        )
+    host = match["host"] or ""
+    if "dkr.ecr" in host and not _ECR_HOST.match(host):
+        return (
+            f"{host!r} is not an ECR registry: expected <12-digit account>.dkr.ecr.<region>.amazonaws.com"
+            " (.amazonaws.com.cn in China)"
+        )
+    return None
+
+
+def checked(operation: str, config: Any, request: dict[str, Any]) -> dict[str, Any]:
+    """``request`` for ``operation``, or :class:`ConfigurationError` naming each sagemaker.yml key
+    whose entries exceed what SageMaker takes in it, with the limit. ``config`` (the
+    :class:`~.config.SageMakerConfig` the request was built from) tells which entries the
+    project added."""
+    problems = [
+        problem
+        for limit in LIMITS.get(operation, ())
+        for problem in _map_problems(operation, limit, _find(request, limit.path), _configured(config, limit.key))
+    ]
+    if operation in IMAGES:
+        uri = _find(request, IMAGES[operation])
+        problem = image_problem(uri) if isinstance(uri, str) else None
+        if problem:
+            problems.append(f"image.uri: {problem}")
+    if problems:
+        lines = "".join(f"\n  - {problem}" for problem in problems)
+        raise ConfigurationError(f"SageMaker would refuse this {operation} request (nothing was sent):{lines}")
+    return request
+
+
+def _map_problems(operation: str, limit: MapLimit, found: Any, configured: Mapping[str, Any]) -> list[str]:
+    if not found:
+        return []
+    entries = {item["Key"]: item["Value"] for item in found} if isinstance(found, list) else dict(found)
+    where = f"{operation} ({limit.reference})"
+    problems = []
+    if len(entries) > limit.entries:
+        added = [key for key in entries if key not in configured]
+        origin = f" ({len(entries) - len(added)} configured + {len(added)} the project adds: {', '.join(added)})" if added else ""
+        problems.append(f"{limit.key}: {len(entries)} entries{origin}; {where} takes at most {limit.entries}")
+    for key, value in entries.items():
+        name = f"{limit.key}.{_short(key)}"
+        if len(key) > limit.key_length:
+            problems.append(f"{name}: the name is {len(key)} characters; {where} takes at most {limit.key_length}")
+        elif limit.key_pattern and not re.fullmatch(limit.key_pattern, key):
+            problems.append(f"{name}: {where} takes only names matching {limit.key_pattern}")
+        if len(value) > limit.value_length:
+            problems.append(f"{name}: the value is {len(value)} characters; {where} takes at most {limit.value_length}")
+    if limit.total_bytes is not None:
+        size = sum(len(key.encode()) + len(value.encode()) for key, value in entries.items())
+        if size > limit.total_bytes:
+            problems.append(f"{limit.key}: names and values are {size} bytes in all; {where} takes at most {limit.total_bytes}")
+    return problems
+
+
+def _find(request: Mapping[str, Any], path: tuple[str, ...]) -> Any:
+    node: Any = request
+    for part in path:
+        if not isinstance(node, Mapping) or part not in node:
+            return None
+        node = node[part]
+    return node
+
+
+def _configured(config: Any, dotted: str) -> Mapping[str, Any]:
+    node = config
+    for part in dotted.split("."):
+        node = getattr(node, part, None)
+    return node if isinstance(node, Mapping) else {}
+
+
+def _short(key: str, keep: int = 40) -> str:
+    return key if len(key) <= keep else f"{key[:keep]}... ({len(key)} characters)"
 
 
 def job_name(prefix: str, kind: str, commit: str, now: datetime) -> str:
@@ -84,7 +272,7 @@ def training_job_request(config: SageMakerConfig, *, image_uri: str, job_name: s
     """Keyword arguments of ``create_training_job``: one channel per configured input,
     the model uploaded under ``training.output_s3_uri/<job_name>/output/model.tar.gz``."""
     training = config.training
-    return {
+    return checked("CreateTrainingJob", config, {
         "TrainingJobName": job_name,
         "RoleArn": config.role_arn,
         "AlgorithmSpecification": {
@@ -120,7 +308,7 @@ def training_job_request(config: SageMakerConfig, *, image_uri: str, job_name: s
         **_vpc(config),
         **_if("Environment", dict(config.environment)),
         "Tags": tags(config, commit, "train"),
-    }
+    })
 
 
 def processing_job(config: SageMakerConfig, pipeline: str) -> ProcessingJobConfig:
@@ -155,7 +343,7 @@ def processing_job_request(
         if model_data_url is None:
             raise ConfigurationError(f"processing.pipelines.{pipeline}.model_input needs a model.tar.gz location.")
         inputs[job.model_input] = (model_data_url, None, "FullyReplicated")
-    return {
+    return checked("CreateProcessingJob", config, {
         "ProcessingJobName": job_name,
         "RoleArn": config.role_arn,
         "AppSpecification": {
@@ -195,7 +383,7 @@ def processing_job_request(
         "NetworkConfig": {"EnableNetworkIsolation": config.network_isolation, **_vpc(config)},
         **_if("Environment", dict(config.environment)),
         "Tags": tags(config, commit, f"process-{pipeline}"),
-    }
+    })
 
 
 def _cluster(job: ProcessingJobConfig, config: SageMakerConfig) -> dict[str, Any]:
@@ -211,7 +399,7 @@ def model_request(
     config: SageMakerConfig, *, model_name: str, image_uri: str, model_data_url: str, commit: str
 ) -> dict[str, Any]:
     """Keyword arguments of ``create_model``: the image serving ``model.tar.gz``."""
-    return {
+    return checked("CreateModel", config, {
         "ModelName": model_name,
         "ExecutionRoleArn": config.role_arn,
         "PrimaryContainer": {
@@ -222,7 +410,7 @@ def model_request(
         "EnableNetworkIsolation": config.network_isolation,
         **_vpc(config),
         "Tags": tags(config, commit, "model"),
-    }
+    })
 
 
 def transform_job_request(
@@ -230,7 +418,7 @@ def transform_job_request(
 ) -> dict[str, Any]:
     """Keyword arguments of ``create_transform_job`` scoring ``transform.input_s3_uri``."""
     transform: TransformJobConfig = _required(config.transform, "transform")
-    return {
+    return checked("CreateTransformJob", config, {
         "TransformJobName": job_name,
         "ModelName": model_name,
         "BatchStrategy": transform.batch_strategy,
@@ -255,7 +443,7 @@ def transform_job_request(
         "DataProcessing": {"JoinSource": transform.join_source},
         **_if("Environment", dict(config.environment)),
         "Tags": tags(config, commit, "transform"),
-    }
+    })
 
 
 def endpoint_config_request(
@@ -263,7 +451,7 @@ def endpoint_config_request(
 ) -> dict[str, Any]:
     """Keyword arguments of ``create_endpoint_config``: one variant serving ``model_name``."""
     endpoint: EndpointConfig = _required(config.endpoint, "endpoint")
-    return {
+    return checked("CreateEndpointConfig", config, {
         "EndpointConfigName": config_name,
         "ProductionVariants": [
             {
@@ -275,7 +463,7 @@ def endpoint_config_request(
         ],
         **_if("KmsKeyId", config.kms.volume_key_id),
         "Tags": tags(config, commit, "endpoint"),
-    }
+    })
 
 
 def endpoint_request(config: SageMakerConfig, *, config_name: str, commit: str, exists: bool) -> dict[str, Any]:
@@ -283,7 +471,26 @@ def endpoint_request(config: SageMakerConfig, *, config_name: str, commit: str, 
     (the endpoint switches to the new configuration without downtime)."""
     endpoint: EndpointConfig = _required(config.endpoint, "endpoint")
     request = {"EndpointName": endpoint.name, "EndpointConfigName": config_name}
-    return request if exists else {**request, "Tags": tags(config, commit, "endpoint")}
+    return request if exists else checked("CreateEndpoint", config, {**request, "Tags": tags(config, commit, "endpoint")})
+
+
+def check_requests(config: SageMakerConfig, *, image_uri: str, commit: str) -> None:
+    """Build every request ``config`` defines (training, each processing pipeline, the model with
+    the transform job and the endpoint when configured), so that a limit any of them would break
+    raises :class:`ConfigurationError` now; names and the model location are placeholders."""
+    name = job_name(config.name_prefix, "check", commit, datetime(2000, 1, 1))
+    model_data_url = config.model.s3_uri or model_artifact_url(config.training.output_s3_uri, name)
+    training_job_request(config, image_uri=image_uri, job_name=name, commit=commit)
+    for pipeline in config.processing.pipelines:
+        processing_job_request(config, pipeline, image_uri=image_uri, job_name=name, commit=commit,
+                               model_data_url=model_data_url)
+    if config.transform is not None or config.endpoint is not None:
+        model_request(config, model_name=name, image_uri=image_uri, model_data_url=model_data_url, commit=commit)
+    if config.transform is not None:
+        transform_job_request(config, job_name=name, model_name=name, commit=commit)
+    if config.endpoint is not None:
+        endpoint_config_request(config, config_name=name, model_name=name, commit=commit)
+        endpoint_request(config, config_name=name, commit=commit, exists=False)
 
 
 def model_artifact_url(output_s3_uri: str, training_job_name: str) -> str:
