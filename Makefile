@@ -44,4 +44,4 @@ clean:
 
 # The SageMaker image (docs/container.md). Without Docker Hub: docker/make-offline-base-image.sh first.
 image:
-	docker build --network=host -t ml-on-aws .
+	docker build --platform linux/amd64 --network=host $$(docker buildx version >/dev/null 2>&1 && echo --provenance=false --sbom=false) -t ml-on-aws .

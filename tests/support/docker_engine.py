@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -62,6 +63,20 @@ def ensure_base_image(name: str = BASE_IMAGE) -> None:
 def ensure_registry() -> str:
     """``host:port`` of a local OCI registry (Debian's docker-registry) on loopback."""
     return _run(["bash", str(DOCKER_DIR / "start-registry.sh")], timeout=300).strip().splitlines()[-1]
+
+
+@functools.cache
+def ensure_skopeo() -> str:
+    """Path of ``skopeo`` (reads manifests straight from a registry), installed from Debian if missing."""
+    found = shutil.which("skopeo")
+    if found is None:
+        _run(["apt-get", "update", "-qq"], timeout=600)
+        _run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", "skopeo"],
+             env={"DEBIAN_FRONTEND": "noninteractive"}, timeout=900)
+        found = shutil.which("skopeo")
+    if found is None:
+        raise DockerUnavailable("skopeo is not on PATH after `apt-get install skopeo`")
+    return found
 
 
 def docker_build(context: Path | str, tag: str, env: dict[str, str],

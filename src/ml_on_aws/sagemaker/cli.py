@@ -101,10 +101,14 @@ def deploy(metadata: Any, env: str, local: bool, wait: bool) -> None:
 @click.option("--no-ecr", is_flag=True, help="Do not call ECR's API (any OCI registry; log in yourself).")
 @click.pass_obj
 def push_image(metadata: Any, env: str, registry: str | None, no_ecr: bool) -> None:
-    """Build the image for linux/amd64, push it tagged with the git commit, print its URI."""
+    """Build the image for linux/amd64, push it tagged with the git commit, print its URI.
+
+    A tag that holds this very image already is not pushed again; one that holds another image
+    is refused, and so is a commit tag while untracked files under src/ or conf/ exist."""
     import boto3
 
     from ml_on_aws.sagemaker.config import load_push_settings
+    from ml_on_aws.sagemaker.image import PushRefused
     from ml_on_aws.sagemaker.image import push_image as push
     from ml_on_aws.sagemaker.launcher import git_commit
 
@@ -120,3 +124,5 @@ def push_image(metadata: Any, env: str, registry: str | None, no_ecr: bool) -> N
         push(image, project_path, git_commit(project_path), click.echo, session=boto3.Session(region_name=settings.region))
     except subprocess.CalledProcessError as exc:
         raise click.ClickException(f"`{' '.join(exc.cmd[:2])} ...` failed with exit status {exc.returncode}") from None
+    except PushRefused as exc:
+        raise click.ClickException(f"Not pushed: {exc}") from None
