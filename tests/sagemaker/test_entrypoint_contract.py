@@ -30,7 +30,9 @@ HYPERPARAMETERS = {
 
 
 def run_entrypoint(opt_ml: Path, *args: str, project: Path = PROJECT_ROOT, timeout: int = 600) -> subprocess.CompletedProcess:
-    env = {**os.environ, "ML_ON_AWS_OPT_ML": str(opt_ml), "ML_ON_AWS_PROJECT_DIR": str(project)}
+    # As `--local` runs: no CloudWatch metrics unless a test asks for them (ML_ON_AWS_PUBLISH_METRICS).
+    env = {"ML_ON_AWS_PUBLISH_METRICS": "false", **os.environ,
+           "ML_ON_AWS_OPT_ML": str(opt_ml), "ML_ON_AWS_PROJECT_DIR": str(project)}
     env.pop("KEDRO_LOGGING_CONFIG", None)
     return subprocess.run([sys.executable, "-m", "ml_on_aws.sagemaker", *args], env=env, cwd=opt_ml.parent,
                           capture_output=True, text=True, timeout=timeout)

@@ -132,7 +132,7 @@ def test_deploy_creates_model_endpoint_config_and_endpoint(project, client, buck
     [variant] = client.describe_endpoint_config(EndpointConfigName=endpoint["EndpointConfigName"])["ProductionVariants"]
     model = client.describe_model(ModelName=variant["ModelName"])
     assert model["PrimaryContainer"] == {"Image": IMAGE_URI, "ModelDataUrl": f"s3://{BUCKET}/{key}",
-                                         "Environment": load(project, "aws").environment}
+                                         "Environment": {"AWS_DEFAULT_REGION": REGION, **load(project, "aws").environment}}
     assert "endpoint ml-on-aws: InService" in result.output
 
 

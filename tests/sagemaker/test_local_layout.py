@@ -102,3 +102,15 @@ def test_batch_transform_splits_lines_into_payload_sized_batches():
     assert batches(body, "None", "MultiRecord", max_bytes=8) == [body]
     # A record larger than the payload is still sent, alone.
     assert batches(b"123456789\n1\n", "Line", "MultiRecord", max_bytes=4) == [b"123456789\n", b"1\n"]
+
+
+def test_local_jobs_publish_no_metrics_unless_told_and_run_in_the_configured_region(config, s3, tmp_path):
+    request = rq.training_job_request(config, image_uri=IMAGE_URI, job_name="job", commit="c")
+
+    [local] = LocalRunner(s3, print).stage_training(request, tmp_path / "local")
+    [told] = LocalRunner(s3, print, environment={"ML_ON_AWS_PUBLISH_METRICS": "true"}).stage_training(request, tmp_path / "told")
+
+    assert local.environment["ML_ON_AWS_PUBLISH_METRICS"] == "false"
+    assert told.environment["ML_ON_AWS_PUBLISH_METRICS"] == "true"
+    # The request names the region, so the container's clients need nothing SageMaker may not set.
+    assert request["Environment"]["AWS_DEFAULT_REGION"] == config.region == local.environment["AWS_DEFAULT_REGION"]

@@ -82,6 +82,7 @@ def deploy_stack(metadata: Any, stack_name: str, env: str, image_tag: str | None
     import boto3
 
     from ml_on_aws.aws.cloudwatch import load_config as load_cloudwatch_config
+    from ml_on_aws.aws.cloudwatch import stack_parameters as metric_parameters
     from ml_on_aws.aws.lambda_package import (
         PackageError,
         package_bytes,
@@ -95,12 +96,8 @@ def deploy_stack(metadata: Any, stack_name: str, env: str, image_tag: str | None
     region = session.region_name
     if not region:
         raise click.ClickException("No AWS region: set AWS_REGION (or AWS_DEFAULT_REGION, or a profile's region).")
-    metrics = load_cloudwatch_config(project, env)
     parameters = {
-        "MetricNamespace": metrics.namespace,
-        "MetricModelName": metrics.model_name,
-        "MetricEnvironment": env,
-        "MetricDataset": metrics.dataset,
+        **metric_parameters(load_cloudwatch_config(project, env)),
         **({"DataPrefix": os.environ["ML_ON_AWS_PREFIX"].strip("/")} if os.environ.get("ML_ON_AWS_PREFIX") else {}),
         "ImageTag": image_tag if image_tag is not None else _pushed_tag(project),
         **_parameters(pairs),

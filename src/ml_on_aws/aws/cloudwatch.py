@@ -7,7 +7,11 @@ output of the drift pipeline), each with the dimensions ModelName, Environment a
 Publishing is a Kedro hook (:class:`CloudWatchHooks`, after the node that produced one of those
 outputs), so the nodes stay free of I/O and a pipeline runs the same with or without it.
 It is configured per environment in ``conf/<env>/cloudwatch.yml``: off in ``conf/base``
-(nothing leaves a laptop by default), on in ``conf/aws``.
+(nothing leaves a laptop by default), on in ``conf/aws`` and in the environments the SageMaker
+jobs run (``conf/sagemaker``, ``conf/sagemaker_processing``), which is where the alarms' metrics
+come from on AWS. The Environment dimension names the deployment (``environment``, the stack's
+MetricEnvironment), not the Kedro environment: a laptop run with ``--env aws`` and the jobs of
+that deployment publish the same series.
 """
 
 from __future__ import annotations
@@ -41,6 +45,8 @@ class CloudWatchConfig(BaseModel):
     model_name: str = Field(default="ml-on-aws", min_length=1, max_length=1024)
     dataset: str = Field(default="raw_data", min_length=1, max_length=1024,
                          description="Value of the Dataset dimension: a name for the data the model is about.")
+    environment: str = Field(default="aws", min_length=1, max_length=1024,
+                             description="Value of the Environment dimension: the deployment (the stack's MetricEnvironment).")
     region: str | None = Field(default=None, description="None: the AWS chain's region (AWS_REGION, profile).")
     evaluation_output: str = "evaluation_report"
     drift_output: str = "retrain_signal"
@@ -68,6 +74,16 @@ def load_config(project_path: Path, env: str) -> CloudWatchConfig:
     conf_source = project_path / settings.CONF_SOURCE
     loader = settings.CONFIG_LOADER_CLASS(conf_source=str(conf_source), env=env, **settings.CONFIG_LOADER_ARGS)
     return parse_config(_read(loader), source=f"conf/{{base,{env}}}/{CONFIG_NAME}.yml")
+
+
+def stack_parameters(config: CloudWatchConfig) -> dict[str, str]:
+    """The parameters of infra/stack.yml that make its alarms watch what ``config`` publishes."""
+    return {
+        "MetricNamespace": config.namespace,
+        "MetricModelName": config.model_name,
+        "MetricEnvironment": config.environment,
+        "MetricDataset": config.dataset,
+    }
 
 
 def _read(loader: Any) -> dict[str, Any]:
@@ -103,10 +119,10 @@ def drift_metrics(signal: Mapping[str, Any]) -> dict[str, float]:
     return {name: value for name, value in found.items() if value is not None}
 
 
-def dimensions(config: CloudWatchConfig, environment: str) -> list[dict[str, str]]:
+def dimensions(config: CloudWatchConfig) -> list[dict[str, str]]:
     return [
         {"Name": "ModelName", "Value": config.model_name},
-        {"Name": "Environment", "Value": environment},
+        {"Name": "Environment", "Value": config.environment},
         {"Name": "Dataset", "Value": config.dataset},
     ]
 
@@ -134,15 +150,11 @@ class CloudWatchHooks:
 
     def __init__(self) -> None:
         self.config = CloudWatchConfig()
-        self.environment = "local"
         self._client: Any = None
 
     @hook_impl
     def after_context_created(self, context: Any) -> None:
-        from kedro.framework.project import settings
-
         self.config = parse_config(_read(context.config_loader))
-        self.environment = context.env or settings.CONFIG_LOADER_ARGS.get("default_run_env", "local")
 
     @hook_impl
     def after_node_run(self, node: Any, outputs: dict[str, Any]) -> None:
@@ -155,7 +167,7 @@ class CloudWatchHooks:
             metrics |= drift_metrics(outputs[self.config.drift_output])
         if not metrics:
             return
-        data = metric_data(metrics, dimensions(self.config, self.environment), datetime.now(UTC))
+        data = metric_data(metrics, dimensions(self.config), datetime.now(UTC))
         try:
             publish(self.client(), self.config.namespace, data)
         except Exception as exc:
@@ -165,7 +177,7 @@ class CloudWatchHooks:
                          len(data), node.name, self.config.namespace, exc)
             return
         logger.info("Published to CloudWatch %s (%s): %s", self.config.namespace,
-                    ", ".join(f"{d['Name']}={d['Value']}" for d in dimensions(self.config, self.environment)),
+                    ", ".join(f"{d['Name']}={d['Value']}" for d in dimensions(self.config)),
                     ", ".join(f"{k}={v:.4g}" for k, v in sorted(metrics.items())))
 
     def client(self) -> Any:

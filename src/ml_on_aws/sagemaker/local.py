@@ -140,12 +140,17 @@ class LocalRunner:
         docker_options: list[str] | None = None,
         workdir: Path | None = None,
         port: int = 8080,
+        environment: dict[str, str] | None = None,
     ) -> None:
         self.s3 = s3
         self.echo = echo
         self.docker_options = list(docker_options or [])
         self.workdir = workdir
         self.port = port
+        # What SageMaker itself adds to a job's variables (the role's credentials, say) goes in
+        # ``environment``. A local run is not the deployment: its jobs publish no CloudWatch
+        # metrics (conf/sagemaker*/cloudwatch.yml) unless ``environment`` turns them on.
+        self.environment = {"ML_ON_AWS_PUBLISH_METRICS": "false", **(environment or {})}
 
     # -- jobs ---------------------------------------------------------------------------
 
@@ -209,7 +214,7 @@ class LocalRunner:
                 container=f"{name}-{host}",
                 folder=ml,
                 mounts={ml / part: CONTAINER_ML / part for part in ("input", "model", "output", "checkpoints")},
-                environment={**request.get("Environment", {}), "TRAINING_JOB_NAME": name},
+                environment={**request.get("Environment", {}), **self.environment, "TRAINING_JOB_NAME": name},
                 arguments=["train"],
             ))
         return instances
@@ -267,7 +272,7 @@ class LocalRunner:
                 container=f"{request['ProcessingJobName']}-{host}",
                 folder=base,
                 mounts=mounts,
-                environment=dict(request.get("Environment", {})),
+                environment={**request.get("Environment", {}), **self.environment},
                 arguments=[*entrypoint[1:], *app.get("ContainerArguments", [])],
                 entrypoint=entrypoint[0] if entrypoint else None,
             ))
@@ -332,7 +337,7 @@ class LocalRunner:
         model_dir = Path(tempfile.mkdtemp(prefix=f"{name}-model-", dir=self.workdir))
         model_dir.chmod(0o755)
         self._download_model(container["ModelDataUrl"], model_dir)
-        environment = dict(container.get("Environment", {}))
+        environment = {**container.get("Environment", {}), **self.environment}
         if self._host_network():
             # The container shares the host's ports: tell it which one to use.
             network, environment["SAGEMAKER_BIND_TO_PORT"] = [], str(self.port)

@@ -306,9 +306,17 @@ def training_job_request(config: SageMakerConfig, *, image_uri: str, job_name: s
         "StoppingCondition": {"MaxRuntimeInSeconds": training.max_runtime_seconds},
         "EnableNetworkIsolation": config.network_isolation,
         **_vpc(config),
-        **_if("Environment", dict(config.environment)),
+        **_if("Environment", container_environment(config)),
         "Tags": tags(config, commit, "train"),
     })
+
+
+def container_environment(config: SageMakerConfig) -> dict[str, str]:
+    """The variables of every job's and the model's container: ``environment`` and, unless it
+    sets one, the region, so that the container's AWS clients (CloudWatch metrics, MLflow on
+    S3) call the region the job runs in without relying on what SageMaker sets."""
+    region = {"AWS_DEFAULT_REGION": config.region} if config.region else {}
+    return {**region, **config.environment}
 
 
 def processing_job(config: SageMakerConfig, pipeline: str) -> ProcessingJobConfig:
@@ -381,7 +389,7 @@ def processing_job_request(
         "ProcessingResources": {"ClusterConfig": _cluster(job, config)},
         "StoppingCondition": {"MaxRuntimeInSeconds": job.max_runtime_seconds},
         "NetworkConfig": {"EnableNetworkIsolation": config.network_isolation, **_vpc(config)},
-        **_if("Environment", dict(config.environment)),
+        **_if("Environment", container_environment(config)),
         "Tags": tags(config, commit, f"process-{pipeline}"),
     })
 
@@ -405,7 +413,7 @@ def model_request(
         "PrimaryContainer": {
             "Image": image_uri,
             "ModelDataUrl": model_data_url,
-            **_if("Environment", dict(config.environment)),
+            **_if("Environment", container_environment(config)),
         },
         "EnableNetworkIsolation": config.network_isolation,
         **_vpc(config),
@@ -441,7 +449,7 @@ def transform_job_request(
             **_if("VolumeKmsKeyId", config.kms.volume_key_id),
         },
         "DataProcessing": {"JoinSource": transform.join_source},
-        **_if("Environment", dict(config.environment)),
+        **_if("Environment", container_environment(config)),
         "Tags": tags(config, commit, "transform"),
     })
 
