@@ -148,7 +148,9 @@ def test_every_function_logs_to_a_log_group_with_retention(template: dict[str, A
 
 
 def test_alarms_cover_quality_drift_and_missing_data(template: dict[str, Any]) -> None:
-    alarms = {k: r["Properties"] for k, r in template["Resources"].items() if r["Type"] == "AWS::CloudWatch::Alarm"}
+    alarms = {k: r["Properties"] for k, r in template["Resources"].items()
+              if r["Type"] == "AWS::CloudWatch::Alarm" and r["Properties"]["Namespace"] == {"Ref": "MetricNamespace"}}
+    assert set(alarms) == {"ModelQualityAlarm", "DriftAlarm", "MissingDataAlarm"}
     assert alarms["ModelQualityAlarm"]["ComparisonOperator"] == "LessThanThreshold"
     assert alarms["DriftAlarm"]["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
     assert alarms["MissingDataAlarm"]["TreatMissingData"] == "breaching"
@@ -166,7 +168,39 @@ def test_architecture_diagram_shows_every_resource(template: dict[str, Any]) -> 
     text = (ROOT / "docs" / "architecture.md").read_text()
     [diagram] = re.findall(r"```mermaid\n(.*?)```", text, flags=re.S)
     nodes = set(re.findall(r"\b([A-Z][A-Za-z]+)[\[\(\{]", diagram))
-    plumbing = {"AWS::Lambda::Permission", "AWS::S3::BucketPolicy", "AWS::SNS::Subscription"}
+    plumbing = {"AWS::Lambda::Permission", "AWS::S3::BucketPolicy", "AWS::SNS::Subscription",
+                "AWS::SQS::QueuePolicy", "AWS::Lambda::EventInvokeConfig"}
     shown = {k for k, r in template["Resources"].items() if r["Type"] not in plumbing}
     assert shown - nodes == set(), "resources missing from the diagram"
     assert nodes - set(template["Resources"]) == set(), "diagram nodes that are not in the template"
+
+
+def test_no_event_is_lost_in_silence(template: dict[str, Any]) -> None:
+    """Both functions: reserved concurrency, an on-failure destination, their rule's dead-letter
+    queue, the right to send there; the queue's messages alarm the topic."""
+    resources = template["Resources"]
+    queue = {"Fn::GetAtt": ["FailedEventsQueue", "Arn"]}
+    configs = {r["Properties"]["FunctionName"]["Ref"]: r["Properties"] for r in resources.values()
+               if r["Type"] == "AWS::Lambda::EventInvokeConfig"}
+    assert set(configs) == {"DataArrivalFunction", "RetrainingFunction"}
+    for function, config in configs.items():
+        assert config["DestinationConfig"]["OnFailure"]["Destination"] == queue
+        assert "ReservedConcurrentExecutions" in resources[function]["Properties"]
+        role = resources[function]["Properties"]["Role"]["Fn::GetAtt"][0]
+        granted = [s for where, s in policy_statements(template) if where.startswith(f"{role}.")]
+        assert any(s["Action"] == "sqs:SendMessage" and s["Resource"] == queue for s in granted), role
+    for rule in ("DataArrivalRule", "RetrainingRule"):
+        [target] = resources[rule]["Properties"]["Targets"]
+        assert target["DeadLetterConfig"]["Arn"] == queue
+    [statement] = resources["FailedEventsQueuePolicy"]["Properties"]["PolicyDocument"]["Statement"]
+    assert statement["Principal"] == {"Service": "events.amazonaws.com"}
+    alarm = resources["FailedEventsAlarm"]["Properties"]
+    assert alarm["Dimensions"] == [{"Name": "QueueName", "Value": {"Fn::GetAtt": ["FailedEventsQueue", "QueueName"]}}]
+    assert alarm["AlarmActions"] == [{"Ref": "AlertTopic"}]
+
+
+def test_the_stack_and_push_image_name_the_same_repository_by_default(template: dict[str, Any]) -> None:
+    from ml_on_aws.sagemaker.config import ImageConfig
+
+    assert template["Parameters"]["RepositoryName"]["Default"] == ImageConfig().repository
+    assert template["Resources"]["Repository"]["Condition"] == "CreateRepository"

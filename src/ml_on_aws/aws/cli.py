@@ -89,7 +89,8 @@ def deploy_stack(metadata: Any, stack_name: str, env: str, image_tag: str | None
         package_key,
         resolved_config,
     )
-    from ml_on_aws.aws.stack import TEMPLATE, StackError, deploy_with_functions
+    from ml_on_aws.aws.stack import TEMPLATE, StackError, deploy_with_functions, existing_repository
+    from ml_on_aws.sagemaker.config import ImageConfig
 
     project = _project_path(metadata)
     session = boto3.session.Session()
@@ -100,8 +101,12 @@ def deploy_stack(metadata: Any, stack_name: str, env: str, image_tag: str | None
         **metric_parameters(load_cloudwatch_config(project, env)),
         **({"DataPrefix": os.environ["ML_ON_AWS_PREFIX"].strip("/")} if os.environ.get("ML_ON_AWS_PREFIX") else {}),
         "ImageTag": image_tag if image_tag is not None else _pushed_tag(project),
+        # The template's default is image.repository's default; -p RepositoryName=... for another.
+        "RepositoryName": ImageConfig().repository,
         **_parameters(pairs),
     }
+    parameters.setdefault("ExistingRepository", existing_repository(
+        session.client("cloudformation"), session.client("ecr"), stack_name, parameters["RepositoryName"]))
     if not parameters["ImageTag"]:
         click.echo("No image pushed for this commit: the functions are left out until "
                    "`kedro sagemaker push-image` has run (or pass --image-tag).")

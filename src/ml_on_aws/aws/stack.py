@@ -53,6 +53,22 @@ def failure_reasons(cloudformation: Any, stack_name: str, limit: int = 10) -> li
     return reasons
 
 
+def existing_repository(cloudformation: Any, ecr: Any, stack_name: str, repository: str) -> str:
+    """The stack's ``ExistingRepository`` parameter: "true" when ``repository`` exists and the
+    stack does not own it (``push-image`` created it, or an earlier stack kept it on deletion
+    or rollback), so that the stack takes it instead of failing to create it again."""
+    if stack_status(cloudformation, stack_name) is not None:
+        pages = cloudformation.get_paginator("list_stack_resources").paginate(StackName=stack_name)
+        resources = [r for page in pages for r in page["StackResourceSummaries"]]
+        if any(r.get("LogicalResourceId") == "Repository" and r.get("PhysicalResourceId") == repository for r in resources):
+            return "false"
+    try:
+        ecr.describe_repositories(repositoryNames=[repository])
+    except ecr.exceptions.RepositoryNotFoundException:
+        return "false"
+    return "true"
+
+
 def deploy(
     cloudformation: Any,
     stack_name: str,

@@ -24,7 +24,7 @@ pytestmark = pytest.mark.slow
 
 
 def deployed_alarms(parameters: dict[str, str]) -> dict[str, dict[str, Any]]:
-    """Each alarm's Namespace, MetricName and Dimensions with its Refs resolved as CloudFormation
+    """Each alarm on the project's metrics: its Namespace, MetricName and Dimensions with its Refs resolved as CloudFormation
     would with ``parameters`` over the template's defaults."""
     template, problems = decode_str((ROOT / "infra" / "stack.yml").read_text())
     assert not problems, problems
@@ -40,7 +40,7 @@ def deployed_alarms(parameters: dict[str, str]) -> dict[str, dict[str, Any]]:
             "Dimensions": {d["Name"]: resolve(d["Value"]) for d in r["Properties"]["Dimensions"]},
         }
         for name, r in template["Resources"].items()
-        if r["Type"] == "AWS::CloudWatch::Alarm"
+        if r["Type"] == "AWS::CloudWatch::Alarm" and r["Properties"]["Namespace"] == {"Ref": "MetricNamespace"}
     }
 
 

@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 
 from ml_on_aws.aws.lambda_package import fits_lambda, package_bytes, package_key
+from ml_on_aws.sagemaker.config import ImageConfig
+from ml_on_aws.sagemaker.image import ensure_repository
 from tests.aws.events.conftest import (
     IMAGE_URI,
     PREFIX,
@@ -92,9 +94,13 @@ def test_deploy_stack_creates_the_functions_and_rules_in_two_phases(project: Pat
     env = {"AWS_REGION": REGION, "ML_ON_AWS_PREFIX": PREFIX}
     args = ("aws", "deploy-stack", "--template", str(ROOT / "infra" / "stack.yml"), "--image-tag", "0123456789ab",
             "--vendor", "copy", "--poll-seconds", "1", "-p", "ProjectName=mlaws")
+    # As documented: `push-image` first, which creates the repository the stack then takes.
+    ensure_repository(client("ecr"), ImageConfig())
     first = run_kedro(project, *args, env=env)
     assert first.returncode == 0, first.stdout + first.stderr
     assert "Phase 1 of 2" in first.stdout and "Phase 2 of 2" in first.stdout
+    [stack] = client("cloudformation").describe_stacks(StackName="ml-on-aws")["Stacks"]
+    assert {p["ParameterKey"]: p["ParameterValue"] for p in stack["Parameters"]}["ExistingRepository"] == "true"
 
     functions = {f["FunctionName"]: f for f in client("lambda").list_functions()["Functions"]}
     assert set(functions) == {"mlaws-data-arrival", "mlaws-retraining"}

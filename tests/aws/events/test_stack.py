@@ -24,7 +24,7 @@ def test_first_phase_creates_storage_roles_and_logs_but_no_functions(aws_account
 
     assert lines[0] == f"Creating stack {STACK} ..." and lines[-1] == f"Stack {STACK}: CREATE_COMPLETE"
     assert set(outputs) == {"BucketName", "DataPrefix", "RepositoryUri", "SageMakerExecutionRoleArn",
-                            "AlertTopicArn", "MetricNamespace"}
+                            "AlertTopicArn", "MetricNamespace", "FailedEventsQueueUrl"}
     s3 = client("s3")
     s3.head_bucket(Bucket=outputs["BucketName"])
     rules = s3.get_bucket_encryption(Bucket=outputs["BucketName"])["ServerSideEncryptionConfiguration"]["Rules"]
@@ -48,3 +48,26 @@ def test_an_unchanged_stack_is_reported_up_to_date(aws_account: str) -> None:
     assert second == first
     assert stack_status(cloudformation, STACK)["StackStatus"] in {"CREATE_COMPLETE", "UPDATE_COMPLETE"}
 
+
+
+def test_the_stack_takes_the_repository_push_image_created_first_and_keeps_its_own_later(aws_account: str) -> None:
+    """The documented order: `push-image` (which creates the repository), then the stack."""
+    from ml_on_aws.aws.stack import existing_repository
+    from ml_on_aws.sagemaker.config import ImageConfig
+    from ml_on_aws.sagemaker.image import ensure_repository
+
+    cloudformation, ecr = client("cloudformation"), client("ecr")
+    pushed_to = ensure_repository(ecr, ImageConfig())
+    assert existing_repository(cloudformation, ecr, STACK, "ml-on-aws") == "true"
+
+    outputs = deploy(cloudformation, STACK, TEMPLATE_PATH.read_text(), {"ExistingRepository": "true"}, poll_seconds=1)
+
+    assert stack_status(cloudformation, STACK)["StackStatus"] == "CREATE_COMPLETE"
+    assert outputs["RepositoryUri"] == pushed_to
+    assert [r["repositoryUri"] for r in ecr.describe_repositories()["repositories"]] == [pushed_to]
+    # A stack that made the repository itself keeps owning it on later deployments.
+    other = f"{STACK}-own"
+    deploy(cloudformation, other, TEMPLATE_PATH.read_text(),
+           {"ProjectName": "other", "RepositoryName": "other-image", "ExistingRepository": "false"}, poll_seconds=1)
+    assert existing_repository(cloudformation, ecr, other, "other-image") == "false"
+    assert existing_repository(cloudformation, ecr, STACK, "absent") == "false"
