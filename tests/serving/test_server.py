@@ -101,6 +101,49 @@ def test_accept_header_chooses_the_answer_format(server, rows, expected):
     assert response.status_code == 406 and "text/csv" in response.json()["error"]
 
 
+PREDICTION_COLUMNS = "prediction,proba_bad,proba_good"
+
+
+@pytest.mark.parametrize("line_end", ["\n", "", "\r\n"])
+@pytest.mark.parametrize(
+    ("accept", "answer"),
+    [("text/csv", PREDICTION_COLUMNS + "\n"), ("application/json", '{"predictions":[]}'), ("application/jsonlines", "")],
+)
+def test_a_csv_header_line_alone_is_answered_with_the_predictions_header_only(server, rows, accept, answer, line_end):
+    # What SplitType Line + BatchStrategy SingleRecord sends first for a CSV file with a header
+    # (payload.check_columns cites SageMaker's documentation): not a 400 but "no predictions",
+    # rendered like any answer: the header line in CSV, no rows in JSON and JSON Lines.
+    response = post(server, ",".join(rows.columns) + line_end, {**CSV, "Accept": accept})
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith(accept)
+    assert response.text == answer
+    assert response.headers["x-prediction-columns"] == PREDICTION_COLUMNS
+
+
+@pytest.mark.parametrize("accept", ["text/csv", "application/jsonlines"])
+def test_a_single_record_transform_of_a_csv_with_a_header_gives_the_multi_record_output(server, rows, accept):
+    # A batch transform with SplitType Line, BatchStrategy SingleRecord and AssembleWith Line as
+    # the SageMaker Python SDK's local mode runs it (sagemaker/local/data.py, entities.py
+    # _perform_batch_inference): every line of the file, read with its line end, is one request,
+    # the header line first; each answer is written followed by a newline. The SDK itself is not
+    # a dependency of this project; this loop is what it does.
+    file = rows.to_csv(index=False)
+    headers = {**CSV, "Accept": accept}
+    output = ""
+    for record in io.StringIO(file):
+        response = post(server, record, headers)
+        assert response.status_code == 200, response.text  # a 400's error body would be an output line
+        output += response.text + "\n"
+    multi = post(server, file, headers)  # MultiRecord: the lines of the file together, header first
+    assert multi.status_code == 200, multi.text
+    # Each answer ends its own line and AssembleWith adds one: blank lines between records.
+    lines = [line for line in output.splitlines() if line]
+    assert lines == multi.text.splitlines()
+    assert len(lines) == len(rows) + (accept == "text/csv")
+    if accept == "text/csv":
+        assert lines[0] == PREDICTION_COLUMNS
+
+
 @pytest.mark.parametrize(
     ("body", "headers", "status", "words"),
     [
@@ -114,6 +157,8 @@ def test_accept_header_chooses_the_answer_format(server, rows, expected):
         ("9,rent,60\n", CSV, 400, ["13 fields", "Seniority, Home, Time"]),
         ('Seniority,Home,Age\n9,rent,"30\n', CSV, 400, ["Malformed CSV"]),
         ("Seniority,Home,Age\n9,rent,30\n", CSV, 400, ["Missing column(s)", "Income", "Job"]),
+        ("Seniority,Home,Age\n", CSV, 400, ["Missing column(s)", "Income", "Job"]),  # a header alone too
+        ("[]", JSON, 400, ["no rows"]),  # only a CSV header line may come without rows
         (b"\xff\xfe\x00bad", CSV, 400, ["not UTF-8"]),
     ],
 )

@@ -74,7 +74,9 @@ def create_app(settings: ServerSettings | None = None) -> Starlette:
             answer = payload.response_format(request.headers.get("accept"), kind)
             body = await _read_body(request, settings.max_payload_bytes)
             frame, header = await run_in_threadpool(_parse, state.served, body, kind)
-            predictions = await state.batcher.predict(frame)
+            # A CSV header line alone (a SingleRecord transform's first request) has no rows to
+            # score: its answer is the predictions' header only, rendered like any other answer.
+            predictions = await state.batcher.predict(frame) if len(frame) else state.served.no_predictions()
             return Response(
                 payload.render(predictions, answer, header=header), media_type=answer,
                 headers={"X-Prediction-Columns": ",".join(map(str, predictions.columns))},
@@ -115,7 +117,7 @@ def _parse(served: Any, body: bytes, kind: str) -> tuple[Any, bool]:
         # A CSV answer to JSON rows has no header line, so a client gets exactly one line per row
         # (the SageMaker SDK's JSONSerializer with its CSVDeserializer); X-Prediction-Columns names them.
         frame, header = payload.parse_json(body, lines=kind == payload.JSONLINES), False
-    payload.check_columns(frame, served.required)
+    payload.check_columns(frame, served.required, header=header)
     return frame[served.required], header
 
 

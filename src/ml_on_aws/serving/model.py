@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from sklearn.pipeline import Pipeline
 
 from ml_on_aws.mlflow_models import find_model_directory, load_sklearn_model
 from ml_on_aws.predictions import input_columns, predict_frame
@@ -23,9 +24,14 @@ class ServedModel:
     model: Any
     columns: list[str]     # the training table's columns in order: a headerless CSV row
     required: list[str]    # the columns the model reads; a request must have them
+    outputs: list[str]     # the columns of its predictions, known without scoring a row
 
     def predict(self, frame: pd.DataFrame) -> pd.DataFrame:
         return predict_frame(self.model, frame)
+
+    def no_predictions(self) -> pd.DataFrame:
+        """The predictions of no rows: what a CSV request that is only a header line gets."""
+        return pd.DataFrame(columns=self.outputs)
 
 
 def load_served_model(path: str | Path) -> ServedModel:
@@ -36,7 +42,18 @@ def load_served_model(path: str | Path) -> ServedModel:
     required = input_columns(model)
     signature = Model.load(str(directory)).signature
     columns = signature.inputs.input_names() if signature is not None else required
-    return ServedModel(model=model, columns=[str(c) for c in columns], required=required)
+    return ServedModel(model=model, columns=[str(c) for c in columns], required=required,
+                       outputs=prediction_columns(model))
+
+
+def prediction_columns(model: Any) -> list[str]:
+    """The columns ``predict_frame`` returns, without predicting (scikit-learn refuses 0 rows):
+    ``prediction``, then ``proba_<class>`` per class when the final estimator has probabilities.
+    tests/serving/test_model.py checks it against ``predict_frame`` for each kind of task."""
+    final = model.steps[-1][1] if isinstance(model, Pipeline) else model
+    if hasattr(final, "predict_proba") and hasattr(final, "classes_"):
+        return ["prediction", *(f"proba_{label}" for label in model.classes_)]
+    return ["prediction"]
 
 
 def limit_threads(threads: int) -> None:

@@ -59,6 +59,7 @@ def parse_csv(body: bytes, columns: Sequence[str], required: Sequence[str]) -> t
 
     The first line is a header when one of its fields is a column name; without a header the
     fields must be all ``columns`` in the order of the training table (as batch transform sends).
+    A header line alone gives a frame with those columns and no rows (see ``check_columns``).
     """
     text = _decode(body)
     first_line = text.split("\n", 1)[0].rstrip("\r")
@@ -151,8 +152,20 @@ def _json_frame(body: bytes) -> pd.DataFrame:
     )
 
 
-def check_columns(frame: pd.DataFrame, required: Sequence[str]) -> None:
-    if frame.empty:
+def check_columns(frame: pd.DataFrame, required: Sequence[str], header: bool = False) -> None:
+    """The request names every column the model reads and, unless it is a CSV ``header`` line
+    alone, has rows.
+
+    A header line alone is what batch transform sends first for a CSV file with a header under
+    ``SplitType: Line`` + ``BatchStrategy: SingleRecord``: Line splits "on a newline character
+    boundary" and SingleRecord "sends individual records in each request"
+    (https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_TransformInput.html), a record
+    being "a single line in a CSV file" (CreateTransformJob ``BatchStrategy``). No documented
+    setting skips a header line: TransformInput has none, and DataProcessing's ``InputFilter``
+    selects fields of each record, not records. Answering it 400 put the error body into the
+    output as a line; it is answered with the predictions' header instead (see ``render``).
+    """
+    if frame.empty and not (header and len(frame.columns)):
         raise RequestError(400, "The request has no rows.")
     missing = [c for c in required if c not in frame.columns]
     if missing:
@@ -160,9 +173,20 @@ def check_columns(frame: pd.DataFrame, required: Sequence[str]) -> None:
 
 
 def render(predictions: pd.DataFrame, kind: str, header: bool = True) -> bytes:
+    """Predictions in ``kind``; a CSV answer has a header line exactly when ``header``.
+
+    Predictions of no rows (a CSV request that is only a header line) go the same way, so a
+    SingleRecord transform's output is the predictions' header, then one prediction per record,
+    as a MultiRecord one is: in CSV the header line alone; in JSON ``{"predictions":[]}``, the
+    shape of every JSON answer; in JSON Lines an empty body, since JSON Lines has no header line
+    and no row is no line (``AssembleWith: Line`` may still end the empty record with a newline,
+    https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_TransformOutput.html).
+    """
     if kind == CSV:
         return predictions.to_csv(index=False, header=header, lineterminator="\n").encode()
     if kind == JSONLINES:  # one line per row, so AssembleWith Line keeps input and output lines paired
+        if predictions.empty:
+            return b""  # pandas writes "\n" for no rows: that would be a line
         return predictions.to_json(orient="records", lines=True, double_precision=15).encode()
     return b'{"predictions":' + predictions.to_json(orient="records", double_precision=15).encode() + b"}"
 
