@@ -11,7 +11,7 @@ BIN := $(VENV)/bin
 CHECKOV_VERSION := 3.2.533
 CHECKOV := $(UV) tool run --quiet checkov==$(CHECKOV_VERSION)
 
-.PHONY: setup run test lint viz bench clean serve image notebook
+.PHONY: setup run test lint viz bench clean serve image notebook aws-loop
 
 $(UV):
 	python3 -m pip install --user --quiet "uv>=0.9"
@@ -43,6 +43,11 @@ bench: setup
 
 serve: setup
 	$(BIN)/kedro serve
+
+# The architecture end to end on this machine: moto with IAM enforced, a local registry, Docker
+# (docs/architecture.md, "The AWS loop on this machine").
+aws-loop: setup
+	$(BIN)/python -m tests.scenario.aws_loop
 
 clean:
 	rm -rf data/0[2-8]_*/* mlflow.db mlartifacts build .viz

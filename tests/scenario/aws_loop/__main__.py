@@ -1,0 +1,7 @@
+"""``python -m tests.scenario.aws_loop [--until N]``: run the AWS loop (``make aws-loop``)."""
+
+import sys
+
+from .loop import main
+
+sys.exit(main())
