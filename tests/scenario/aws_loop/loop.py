@@ -257,7 +257,11 @@ class Loop:
         if "tap" not in self.state:
             url = sqs.create_queue(QueueName="aws-loop-data-arrival-tap")["QueueUrl"]
             arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-            events.put_targets(Rule=rule, Targets=[{"Id": "aws-loop-tap", "Arn": arn}])
+            # moto stops at a Lambda target (an error its S3 -> EventBridge code swallows), so
+            # the tap goes first and the deployed targets after it, unchanged.
+            deployed = events.list_targets_by_rule(Rule=rule)["Targets"]
+            events.remove_targets(Rule=rule, Ids=[target["Id"] for target in deployed])
+            events.put_targets(Rule=rule, Targets=[{"Id": "aws-loop-tap", "Arn": arn}, *deployed])
             self.state["tap"] = url
         version = self.put_object(key, frame)
         messages = sqs.receive_message(QueueUrl=self.state["tap"], MaxNumberOfMessages=10, WaitTimeSeconds=5).get("Messages", [])
