@@ -9,8 +9,10 @@
 Datasets left on their relative base paths land in a scratch folder, which is also where the
 MLflow SQLite store lives unless MLFLOW_TRACKING_URI names a server. Any failure writes one
 paragraph to /opt/ml/output/failure (training) or /opt/ml/output/message (processing) and
-exits non-zero. Environment: ML_ON_AWS_OPT_ML (the /opt/ml root), ML_ON_AWS_PROJECT_DIR (the
-folder holding pyproject.toml and conf/). See docs/container.md.
+exits non-zero. SIGTERM (a stopped job) fails the job the same way, and a job that has not
+ended ML_ON_AWS_STOP_GRACE_SECONDS (default 20) later is ended forcibly. Environment:
+ML_ON_AWS_OPT_ML (the /opt/ml root), ML_ON_AWS_PROJECT_DIR (the folder holding pyproject.toml
+and conf/). See docs/container.md.
 """
 
 from __future__ import annotations
@@ -24,10 +26,13 @@ import shutil
 import signal
 import sys
 import tempfile
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import psutil
 
 from ml_on_aws.sagemaker.config import CHANNEL_CONTENTS, OPTIONAL_CHANNELS, REQUIRED_CHANNELS
 
@@ -45,6 +50,11 @@ METRIC_LINE = "metric: {name}={value:.8g}"
 METRIC_REGEX = r"metric: {name}=([-+0-9.eE]+)"
 # SageMaker keeps the first 1024 characters of the failure reason.
 _FAILURE_LIMIT = 1000
+# Seconds from SIGTERM to a forced exit (see _stop_on_sigterm). SageMaker sends SIGKILL 120 s
+# after SIGTERM, `docker stop` after 10 s unless told otherwise.
+STOP_GRACE_ENV = "ML_ON_AWS_STOP_GRACE_SECONDS"
+DEFAULT_STOP_GRACE = 20.0
+STOPPED_REASON = "stopped by SIGTERM (job stopped or timed out)"
 
 logger = logging.getLogger("ml_on_aws.sagemaker")
 
@@ -124,8 +134,8 @@ def run_server(opt_ml: OptMl, server_args: list[str]) -> int:
 
 def run_job(title: str, failure_file: Path, job: Any) -> int:
     """Run ``job``; on any failure write one paragraph to ``failure_file`` and return 1."""
-    _stop_on_sigterm()
     try:
+        _stop_on_sigterm(title, failure_file, stop_grace())
         job()
     except BaseException as exc:  # noqa: BLE001 - every failure must reach the failure file
         if isinstance(exc, SystemExit) and exc.code in (0, None):
@@ -152,12 +162,61 @@ def describe_failure(exc: BaseException) -> str:
     return " Caused by: ".join(parts)
 
 
-def _stop_on_sigterm() -> None:
-    """SageMaker stops a job with SIGTERM; as PID 1 Python would ignore it without a handler."""
+def stop_grace() -> float:
+    value = os.environ.get(STOP_GRACE_ENV) or str(DEFAULT_STOP_GRACE)
+    try:
+        grace = float(value)
+    except ValueError:
+        grace = -1.0
+    if not 0 < grace < float("inf"):
+        raise JobError(f"{STOP_GRACE_ENV}={value!r} is not a number of seconds above 0.")
+    return grace
+
+
+def _stop_on_sigterm(title: str, failure_file: Path, grace: float) -> None:
+    """SageMaker stops a job with SIGTERM; as PID 1 Python would ignore it without a handler.
+
+    The handler raises KeyboardInterrupt, so the job fails through run_job like any failure. It
+    also starts a watchdog: the unwinding may not end (a library's cleanup that waits on its
+    worker processes, as joblib's did when it could not kill them; a C call that never returns
+    to the interpreter), and then SIGKILL would end the job with exit code 137 and possibly no
+    failure file. After ``grace`` seconds the watchdog writes the failure file if it is still
+    missing, kills this process's descendants and exits with 1 without running exit handlers.
+    """
+    started: list[threading.Thread] = []
+
     def stop(signum: int, frame: Any) -> None:
-        raise KeyboardInterrupt("stopped by SIGTERM (job stopped or timed out)")
+        if not started:
+            # A daemon thread, so a job that does end in time exits at once rather than after `grace`.
+            watchdog = threading.Timer(grace, _force_exit, args=(title, failure_file, grace))
+            watchdog.daemon = True
+            watchdog.start()
+            started.append(watchdog)
+        raise KeyboardInterrupt(STOPPED_REASON)
 
     signal.signal(signal.SIGTERM, stop)
+
+
+def _force_exit(title: str, failure_file: Path, grace: float) -> None:
+    """The watchdog's end of a stopped job. The main thread may be stuck holding a lock (logging's,
+    a stream's, an import's), so this writes with os.write, logs nothing and imports nothing."""
+    try:
+        message = f"{title} failed: {STOPPED_REASON}; still running {grace:g} s later, so ended forcibly."
+        os.write(2, f"{message}\n".encode())
+        if not failure_file.exists():
+            failure_file.parent.mkdir(parents=True, exist_ok=True)
+            failure_file.write_text(message[:_FAILURE_LIMIT] + "\n", encoding="utf-8")
+        _kill_descendants()
+    finally:
+        os._exit(1)
+
+
+def _kill_descendants() -> None:
+    """SIGKILL every process this one started (pool workers and their children), deepest first:
+    outside a container nothing else would end them once this process is gone."""
+    for child in reversed(psutil.Process().children(recursive=True)):
+        with contextlib.suppress(psutil.Error):
+            child.kill()
 
 
 # ---- training ------------------------------------------------------------------------------
