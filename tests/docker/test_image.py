@@ -1,6 +1,6 @@
 """The image, built and run for real: train with a bind-mounted /opt/ml, a processing job with
-mounted input and output folders, and the endpoint (ping, CSV and JSON invocations, a bad
-request, SIGTERM). The tests start a Docker engine and make the base image when need be."""
+mounted input and output folders, `docker stop` during training's search, and the endpoint
+(ping, CSV and JSON invocations, a bad request, SIGTERM). The tests start a Docker engine and make the base image when need be."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ import pytest
 
 from ml_on_aws.sagemaker.entrypoint import METRIC_REGEX
 from tests.conftest import PROJECT_ROOT
-from tests.sagemaker.test_entrypoint_contract import RAW, training_folder
+from tests.sagemaker.test_entrypoint_contract import HYPERPARAMETERS, RAW, training_folder
 from tests.support.docker_engine import docker_build, ensure_base_image, ensure_docker
 
 pytestmark = [pytest.mark.docker, pytest.mark.slow, pytest.mark.timeout(3600)]
@@ -76,6 +76,47 @@ def test_train_without_data_writes_the_failure_file(docker_env, image, tmp_path)
     result = run_container(docker_env, image, {opt_ml: "/opt/ml"}, "train")
     assert result.returncode == 1
     assert "'train' channel is missing" in (opt_ml / "output" / "failure").read_text()
+
+
+def test_docker_stop_during_the_search_fails_the_job_within_30_s(docker_env, image, tmp_path):
+    """StopTrainingJob and spot interruptions send SIGTERM: the job must write its failure file and
+    exit by itself, before SIGKILL (exit code 137). It once hung until then: joblib could not
+    kill its pool's workers (no psutil, no `pgrep` in the image), and the exit waited on them."""
+    table = pd.read_csv(RAW / "credit_data.csv")
+    # 2,500 fits on two worker processes: minutes of search, so the stop lands in the middle of it.
+    # verbose 2 makes each worker print a "[CV] END ..." line per fit: proof the pool is running.
+    hyperparameters = {**HYPERPARAMETERS, "training.search.n_iter": "500", "training.search.cv": "5",
+                       "training.search.n_jobs": "2", "training.search.verbose": "2"}
+    opt_ml = training_folder(tmp_path, hyperparameters=hyperparameters, channels={"train": [table]})
+    name = f"ml-on-aws-stop-{uuid.uuid4().hex[:8]}"
+    started = docker(docker_env, "run", "-d", "--name", name, "--network=host", "-v", f"{opt_ml}:/opt/ml", image, "train")
+    assert started.returncode == 0, started.stderr
+    try:
+        deadline = time.monotonic() + 300
+        logs = ""
+        while time.monotonic() < deadline:
+            result = docker(docker_env, "logs", name)
+            logs = result.stdout + result.stderr
+            running = docker(docker_env, "inspect", "--format", "{{.State.Running}}", name).stdout.strip()
+            if re.search(r"\[CV[^\]]*\] END", logs) or running != "true":
+                break
+            time.sleep(1)
+        assert re.search(r"\[CV[^\]]*\] END", logs), f"no fit of the search finished:\n{logs[-3000:]}"
+
+        begun = time.monotonic()
+        stopped = docker(docker_env, "stop", "--time", "30", name)  # SIGTERM, SIGKILL after 30 s
+        took = time.monotonic() - begun
+        assert stopped.returncode == 0, stopped.stderr
+        exit_code = docker(docker_env, "inspect", "--format", "{{.State.ExitCode}}", name).stdout.strip()
+        result = docker(docker_env, "logs", name)
+        logs = (result.stdout + result.stderr)[-3000:]
+        assert exit_code == "1", f"exit code {exit_code} (137: SIGKILLed) after {took:.1f} s:\n{logs}"
+        assert took < 30, f"docker stop took {took:.1f} s:\n{logs}"
+        failure = (opt_ml / "output" / "failure").read_text()
+        assert failure.startswith("Training failed:") and "stopped by SIGTERM" in failure, failure
+        assert not (opt_ml / "model" / "MLmodel").exists()
+    finally:
+        docker(docker_env, "rm", "-f", name)
 
 
 def test_processing_job_runs_the_drift_pipeline(docker_env, image, trained, tmp_path):
