@@ -39,16 +39,22 @@ def _run(command: list[str], env: dict[str, str] | None = None, timeout: int = 1
     return result.stdout
 
 
-@functools.cache
 def ensure_docker() -> dict[str, str]:
-    """Environment for ``subprocess`` docker calls: ``os.environ`` plus the ``DOCKER_HOST`` of a
-    running engine, started by docker/start-dockerd.sh if need be (once per process)."""
+    """Environment for ``subprocess`` docker calls: ``os.environ`` as it is now plus the
+    ``DOCKER_HOST`` of a running engine, started by docker/start-dockerd.sh if need be (once per
+    process). Only the host is remembered: a copy of ``os.environ`` taken while one test had set
+    its variables would hand them to every later test."""
+    return {**os.environ, "DOCKER_HOST": _docker_host()}
+
+
+@functools.cache
+def _docker_host() -> str:
     exports = _run(["bash", str(DOCKER_DIR / "start-dockerd.sh")], timeout=600)
     host = next((line.split("=", 1)[1] for line in exports.splitlines()
                  if line.startswith("export DOCKER_HOST=")), None)
     if host is None:
         raise DockerUnavailable(f"start-dockerd.sh printed no DOCKER_HOST:\n{exports}")
-    return {**os.environ, "DOCKER_HOST": host}
+    return host
 
 
 def ensure_base_image(name: str = BASE_IMAGE) -> None:

@@ -16,6 +16,9 @@
 - :class:`AlarmEvaluator` stands in for CloudWatch evaluating the stack's alarms: it reads each
   alarm, computes its statistic with ``get_metric_data``, sets the state, and builds the
   ``CloudWatch Alarm State Change`` event CloudWatch sends to EventBridge.
+- :func:`matches` stands in for EventBridge matching that event against a rule's pattern
+  (moto's ``TestEventPattern`` is not implemented): it is the matcher moto's EventBridge routes
+  events with.
 """
 
 from __future__ import annotations
@@ -124,8 +127,9 @@ class LambdaRuntime:
         # Lambda sends the record with the function's execution role.
         role = self.moto.as_service(self.admin, function["Role"], "lambda.amazonaws.com", f"{name}-destination")
         sqs = role.client("sqs", self.moto.endpoint)
-        queue = destination.rsplit(":", 1)[1]
-        url = sqs.get_queue_url(QueueName=queue, QueueOwnerAWSAccountId=ACCOUNT)["QueueUrl"]
+        # Lambda sends to the destination by its ARN (no GetQueueUrl, which the role need not have).
+        _, _, _, _, owner, queue = destination.split(":")
+        url = f"{self.moto.endpoint}/{owner}/{queue}"
         sqs.send_message(QueueUrl=url, MessageBody=json.dumps(record))
         return {**outcome, "attempts": attempts, "destination": destination, "queue_url": url}
 
@@ -161,7 +165,8 @@ class JobExecutor:
             **role.environment(), "AWS_ENDPOINT_URL": self.moto.endpoint, "AWS_REGION": REGION,
             "AWS_DEFAULT_REGION": REGION, "ML_ON_AWS_PUBLISH_METRICS": "true",
         }
-        runner = LocalRunner(role.client("s3", self.moto.endpoint), _Heartbeat(self.echo, name),
+        heartbeat = _Heartbeat(self.echo, name, self.workdir / f"{name}.log")
+        runner = LocalRunner(role.client("s3", self.moto.endpoint), heartbeat,
                              docker_options=["--network=host"], environment=environment)
         started = time.monotonic()
         description = runner.run(operation, request)
@@ -173,14 +178,14 @@ class JobExecutor:
 
 
 class _Heartbeat:
-    """The runner's output, shown as one progress line at most every 15 s (the whole in a log)."""
+    """The runner's output, shown as one progress line at most every 15 s (the whole in ``log``)."""
 
-    def __init__(self, echo: Echo, name: str) -> None:
-        self.echo, self.name, self.last = echo, name, 0.0
-        self.lines: list[str] = []
+    def __init__(self, echo: Echo, name: str, log: Path) -> None:
+        self.echo, self.name, self.last, self.log = echo, name, 0.0, log
 
     def __call__(self, line: str) -> None:
-        self.lines.append(line)
+        with self.log.open("a", encoding="utf-8") as out:
+            out.write(line + "\n")
         if line.startswith("Uploaded") or time.monotonic() - self.last > 15:
             self.last = time.monotonic()
             self.echo(f"  .. {self.name}: {line[:150]}")
@@ -258,3 +263,10 @@ class AlarmEvaluator:
                     "period": alarm["Period"], "stat": alarm["Statistic"]}, "returnData": True}]},
             },
         }
+
+
+def matches(pattern: str, event: dict[str, Any]) -> bool:
+    """Whether EventBridge would route ``event`` to a rule with ``pattern`` (moto's matcher)."""
+    from moto.events.models import EventPattern
+
+    return EventPattern.load(pattern).matches_event(event)

@@ -10,6 +10,13 @@ Everything here is a test double or a patch of moto's server, which runs in this
   statement scoped to ``training-job/ml-on-aws-*`` (as the stack's least-privilege roles are)
   never matches. The patch gives SageMaker requests the ARN AWS evaluates them on
   (``arn:aws:sagemaker:<region>:<account>:<kind>/<name>``): enforcement gets stricter, not looser.
+- :func:`_patch_iam`: moto's CloudFormation stores a role's inline ``Policies`` as parsed
+  documents, which its IAM check cannot read (HTTP 500, ``KeyError: 'policy_document'`` in
+  ``moto/iam/access_control.py``); ``put_role_policy`` stores JSON text. The patch stores the
+  template's documents as the JSON text IAM keeps, so the stack's roles are checked like any other.
+- :func:`_patch_iam` also names actions as IAM does: moto builds the action from the request's
+  signing name, so CloudWatch's ``PutMetricData`` is checked as ``monitoring:PutMetricData``,
+  which no policy grants; IAM's action is ``cloudwatch:PutMetricData``.
 - :class:`RequestRecorder`: moto's ``describe_training_job`` / ``describe_processing_job`` omit
   ``Environment`` and ``ProcessingResources`` (moto does not keep them); AWS returns them. The
   recorder keeps each ``create_*`` request as moto received it, so the job executor can run the
@@ -22,6 +29,9 @@ Everything here is a test double or a patch of moto's server, which runs in this
   (as Lambda itself reads them) go through unchecked, one request at a time.
 - :meth:`Moto.throttle`: SageMaker answering ``ThrottlingException`` to one operation, as AWS does
   over its request rate.
+- ``UpdateEndpoint`` (moto 5.2.5 does not implement it): the endpoint takes the named endpoint
+  config's variants, as SageMaker does once an update completes (it refuses a config that does
+  not exist, like ``CreateEndpoint``).
 - :meth:`Moto.set_job_result`: SageMaker's job status after the run (moto marks every job
   Completed at once and has no API to set one).
 """
@@ -41,6 +51,8 @@ REGION = "eu-west-1"
 # The bootstrap requests made without signature checks: create_user, put_user_policy, create_access_key.
 BOOTSTRAP_REQUESTS = 3
 ADMIN_POLICY = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
+# Signing names whose IAM action prefix differs (moto checks actions under the signing name).
+_IAM_PREFIXES = {"monitoring": "cloudwatch"}
 _JOB_KINDS = {  # request parameter naming the resource -> ARN resource type
     "TrainingJobName": "training-job",
     "ProcessingJobName": "processing-job",
@@ -103,6 +115,7 @@ class Moto:
         self.recorder = RequestRecorder()
         self.throttled: set[str] = set()
         self._service_lock = threading.Lock()
+        _patch_iam()
         _patch_sagemaker(self)
         self.server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         self.server.start()
@@ -189,6 +202,31 @@ class Moto:
             job.exit_message = description.get("ExitMessage")
 
 
+def _patch_iam() -> None:
+    """Inline role policies kept as JSON text whoever puts them; actions named with IAM's
+    service prefix, not the signing name (module doc)."""
+    from moto.iam.access_control import IAMRequestBase
+    from moto.iam.models import Role
+
+    if getattr(Role.put_policy, "aws_loop_patch", False):
+        return
+    original_init = IAMRequestBase.__init__
+
+    def init(self: Any, *args: Any, **kwargs: Any) -> None:
+        original_init(self, *args, **kwargs)
+        service, _, action = self._action.partition(":")
+        self._action = f"{_IAM_PREFIXES.get(service, service)}:{action}"
+
+    IAMRequestBase.__init__ = init
+    original = Role.put_policy
+
+    def put_policy(self: Any, policy_name: str, policy_json: Any) -> None:
+        original(self, policy_name, policy_json if isinstance(policy_json, str) else json.dumps(policy_json))
+
+    put_policy.aws_loop_patch = True  # type: ignore[attr-defined]
+    Role.put_policy = put_policy
+
+
 def _patch_sagemaker(moto: Moto) -> None:
     """Resource ARNs for SageMaker's IAM checks, the request recorder and throttling (module doc)."""
     from moto.core.exceptions import JsonRESTError
@@ -209,6 +247,26 @@ def _patch_sagemaker(moto: Moto) -> None:
 
         def __init__(self, action: str) -> None:
             super().__init__("ThrottlingException", f"Rate exceeded ({action}, throttled by the aws-loop harness)")
+
+    def update_endpoint(self: Any) -> Any:
+        from moto.core.responses import ActionResult
+        from moto.core.utils import utcnow
+
+        backend = self.sagemaker_backend
+        name, config_name = self._get_param("EndpointName"), self._get_param("EndpointConfigName")
+        endpoint = backend.endpoints.get(name)
+        if endpoint is None:
+            raise JsonRESTError("ValidationException", f"Could not find endpoint '{name}'.")
+        try:
+            config = backend.describe_endpoint_config(config_name)
+        except Exception as error:  # moto raises its ValidationError: let it answer as AWS would
+            raise JsonRESTError("ValidationException", f"Could not find endpoint configuration '{config_name}'.") from error
+        endpoint.endpoint_config_name = config_name
+        endpoint.production_variants = endpoint._process_production_variants(config["ProductionVariants"])
+        endpoint.last_modified_time = utcnow()
+        return ActionResult({"EndpointArn": endpoint.arn})
+
+    SageMakerResponse.update_endpoint = update_endpoint
 
     for operation, name_key in (("create_training_job", "TrainingJobName"), ("create_processing_job", "ProcessingJobName")):
         original = getattr(SageMakerResponse, operation)

@@ -12,21 +12,22 @@ import time
 import traceback
 import urllib.request
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import yaml
 
-from .doubles import AlarmEvaluator, JobExecutor, LambdaRuntime
+from .doubles import AlarmEvaluator, JobExecutor, LambdaRuntime, matches
 from .emulator import ACCOUNT, REGION, Credentials, Moto
 
 ROOT = Path(__file__).resolve().parents[3]
 KEDRO = str(Path(sys.executable).with_name("kedro"))
 STACK = "ml-on-aws"
 PREFIX = "ml-on-aws"
-# What the image build needs, taken from the last commit (a clean clone's files).
-PROJECT_FILES = ("conf", "src", "infra", "docker/slim-venv.sh", "Dockerfile", ".dockerignore", ".gitignore",
+# What the image build and `kedro data upload` need, taken from the last commit (a clean clone's files).
+PROJECT_FILES = ("conf", "src", "infra", "data", "docker/slim-venv.sh", "Dockerfile", ".dockerignore", ".gitignore",
                  "uv.lock", "pyproject.toml", "README.md", ".telemetry")
 # Small runs: two random-search candidates, two folds (training.hyperparameters in sagemaker.yml).
 HYPERPARAMETERS = {"training.search.n_iter": "2", "training.search.cv": "2"}
@@ -287,9 +288,15 @@ class Loop:
     def stage_3_arrival(self) -> str:
         assert self.moto and self.admin
         self.lambda_runtime = LambdaRuntime(self.moto, self.admin, self.workdir)
+        # The user's first step on a new deployment (README): the curated training data under
+        # 01_raw/, outside the watched prefix, where retraining reads it.
+        upload = self.kedro("data", "upload", "--env", "aws")
+        if upload.returncode != 0:
+            raise StageFailed(f"kedro data upload failed:\n{upload.stdout[-3000:]}")
         credit = pd.read_csv(ROOT / "data" / "01_raw" / "credit_data.csv")
         # A first training table whose labels are shuffled: its model is no better than chance,
-        # so the quality alarm fires and retraining on the curated training data follows.
+        # so the quality gate keeps it out, its score feeds the quality alarm, and retraining on
+        # the curated training data follows.
         first = credit.iloc[:1200].copy()
         first["Status"] = first["Status"].sample(frac=1, random_state=7).to_numpy()
         self.credit = credit
@@ -304,21 +311,39 @@ class Loop:
                 f"-> started training job {job}")
 
     def stage_4_jobs(self) -> str:
+        """The first job runs and its quality gate refuses the model; its scores are published."""
         assert self.moto and self.admin
         self.executor = JobExecutor(self.moto, self.admin, say, self.image_for_jobs, self.workdir)
         pending = self.executor.pending()
         if [name for _, name in pending] != [self.state["first_job"]]:
             raise StageFailed(f"moto holds {pending}, expected only {self.state['first_job']}")
         description = self.executor.run(*pending[0])
-        if description["TrainingJobStatus"] != "Completed":
-            raise StageFailed(f"{pending[0][1]}: {description.get('FailureReason')}")
-        model = description["ModelArtifacts"]["S3ModelArtifacts"]
-        self.state["first_model"] = model
-        metrics = {m["MetricName"]: round(m["Value"], 3) for m in description["FinalMetricDataList"]}
+        reason = description.get("FailureReason") or ""
+        if description["TrainingJobStatus"] != "Failed" or "quality gate rejected" not in reason:
+            raise StageFailed(f"{pending[0][1]} on shuffled labels should fail its quality gate: "
+                              f"{description['TrainingJobStatus']} {reason}")
+        if description.get("ModelArtifacts", {}).get("S3ModelArtifacts"):
+            raise StageFailed(f"{pending[0][1]} was refused but left a model: {description['ModelArtifacts']}")
+        published = self._published(f"{STACK}-model-quality")
+        if not published:
+            raise StageFailed(f"{pending[0][1]} published nothing the {STACK}-model-quality alarm watches")
         described = self.client("sagemaker").describe_training_job(TrainingJobName=pending[0][1])
         return (f"{pending[0][1]} ran in the image {description['AlgorithmSpecification']['TrainingImage']} as "
-                f"{description['role']} in {description['seconds']} s: {described['TrainingJobStatus']}, {model}, "
-                f"final metrics {metrics}")
+                f"{description['role']} in {description['seconds']} s: {described['TrainingJobStatus']} "
+                f"({reason.split(': ', 1)[-1][:90]}...), no model; published from the container what "
+                f"{STACK}-model-quality watches: {published[0]:.3f}")
+
+    def _published(self, alarm_name: str) -> list[float]:
+        """The values the jobs put in CloudWatch for the metric the stack's alarm ``alarm_name`` watches."""
+        [alarm] = [a for a in self._alarms() if a["AlarmName"] == alarm_name]
+        now = datetime.now(UTC)
+        result = self.client("cloudwatch").get_metric_data(
+            MetricDataQueries=[{"Id": "m", "ReturnData": True, "MetricStat": {
+                "Period": 60, "Stat": "Minimum",
+                "Metric": {"Namespace": alarm["Namespace"], "MetricName": alarm["MetricName"],
+                           "Dimensions": alarm["Dimensions"]}}}],
+            StartTime=now - timedelta(hours=1), EndTime=now + timedelta(minutes=1))
+        return result["MetricDataResults"][0]["Values"]
 
     def _alarms(self) -> list[dict[str, Any]]:
         """The stack's alarms, created from the template with the stack's parameters (moto's
@@ -330,10 +355,17 @@ class Loop:
             raise StageFailed(f"infra/stack.yml: {problems}")
         values = {name: str(p.get("Default", "")) for name, p in template["Parameters"].items()}
         values |= self.state["parameters"] | {"AWS::Region": REGION, "AWS::AccountId": ACCOUNT}
+        physical = {r["LogicalResourceId"]: r["PhysicalResourceId"] for r in
+                    self.client("cloudformation").list_stack_resources(StackName=STACK)["StackResourceSummaries"]}
 
         def resolve(value: Any) -> Any:
             if isinstance(value, dict) and "Ref" in value:
                 return values[value["Ref"]]
+            if isinstance(value, dict) and "Fn::GetAtt" in value:
+                logical, attribute = value["Fn::GetAtt"]
+                if attribute != "QueueName":
+                    raise StageFailed(f"the harness resolves no Fn::GetAtt {logical}.{attribute}")
+                return physical[logical].rsplit("/", 1)[1]  # a queue's physical id is its URL
             if isinstance(value, dict) and "Fn::Sub" in value:
                 text = value["Fn::Sub"]
                 for name, item in values.items():
@@ -372,7 +404,7 @@ class Loop:
             if event is None:
                 summary.append(f"{alarm['AlarmName']}={state}[{shown}] (unchanged)")
                 continue
-            matched = events.test_event_pattern(EventPattern=rule["EventPattern"], Event=json.dumps(event))["Result"]
+            matched = matches(rule["EventPattern"], event)
             summary.append(f"{alarm['AlarmName']}={state}[{shown}] rule {'matches' if matched else 'does not match'}")
             if matched:
                 outcomes.append(self._invoke(f"{STACK}-retraining", event))
@@ -397,7 +429,7 @@ class Loop:
 
         model = description["ModelArtifacts"]["S3ModelArtifacts"]
         newest = newest_model(self.client("s3"), f"s3://{self.bucket}/{PREFIX}/sagemaker/training")
-        if newest != model or model == self.state["first_model"]:
+        if newest != model:
             raise StageFailed(f"newest model {newest}, retraining wrote {model}")
         self.state["model"] = model
         metrics = {m["MetricName"]: round(m["Value"], 3) for m in description["FinalMetricDataList"]}
@@ -443,18 +475,14 @@ class Loop:
         if first.returncode != 0 or "Creating endpoint" not in first.stdout:
             raise StageFailed(f"the first deploy failed:\n{first.stdout[-3000:]}")
         second = self.kedro("sagemaker", "deploy", env=env)
-        # moto has no UpdateEndpoint: the second deploy must get as far as calling it.
+        if second.returncode != 0 or "Updating endpoint" not in second.stdout:
+            raise StageFailed(f"the second deploy did not update the endpoint:\n{second.stdout[-3000:]}")
         sagemaker = self.client("sagemaker")
         configs = sorted(sagemaker.list_endpoint_configs()["EndpointConfigs"], key=lambda c: c["CreationTime"])
-        if len(configs) != 2:
-            raise StageFailed(f"the second deploy made no second endpoint config:\n{second.stdout[-3000:]}")
-        update = "not implemented" in second.stdout.lower() or "UpdateEndpoint" in second.stdout
-        if second.returncode == 0 and "Updating endpoint" not in second.stdout:
-            raise StageFailed(f"the second deploy did not update:\n{second.stdout[-3000:]}")
-        if second.returncode != 0 and not update:
-            raise StageFailed(f"the second deploy failed before UpdateEndpoint:\n{second.stdout[-3000:]}")
         endpoint = sagemaker.describe_endpoint(EndpointName="ml-on-aws")
-        newest_config = sagemaker.describe_endpoint_config(EndpointConfigName=configs[-1]["EndpointConfigName"])
+        if len(configs) != 2 or endpoint["EndpointConfigName"] != configs[-1]["EndpointConfigName"]:
+            raise StageFailed(f"the endpoint uses {endpoint['EndpointConfigName']}, configs {configs}")
+        newest_config = sagemaker.describe_endpoint_config(EndpointConfigName=endpoint["EndpointConfigName"])
         model_name = newest_config["ProductionVariants"][0]["ModelName"]
         model = sagemaker.describe_model(ModelName=model_name)
         request = {"ModelName": model_name, "PrimaryContainer": model["PrimaryContainer"]}
@@ -478,13 +506,13 @@ class Loop:
                 answer = response.read().decode().strip().splitlines()
         finally:
             subprocess.run(["docker", "rm", "-f", model_name], env={**os.environ, **self.docker_env}, capture_output=True)
+        if len(answer) != 6 or not answer[0].startswith("prediction"):
+            raise StageFailed(f"5 CSV rows were answered with {answer}")
         served = model["PrimaryContainer"]["ModelDataUrl"]
         if served != self.state["model"]:
             raise StageFailed(f"the endpoint serves {served}, not the newest model {self.state['model']}")
-        how = ("UpdateEndpoint answered" if second.returncode == 0 else
-               "second deploy created its model and config and called UpdateEndpoint, which moto does not implement; "
-               "served from that newest config")
-        return (f"endpoint {endpoint['EndpointName']} created ({endpoint['EndpointStatus']}); {how}; model {served}; "
+        return (f"endpoint {endpoint['EndpointName']} created, then updated to {endpoint['EndpointConfigName']} "
+                f"({endpoint['EndpointStatus']}); its model {model_name} served from {served}; "
                 f"/ping {ping}; CSV of 5 rows -> {len(answer)} lines, first {answer[:2]}")
 
     def stage_9_failed_events(self) -> str:
