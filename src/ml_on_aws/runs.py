@@ -106,10 +106,10 @@ class RunStore:
         return f"RunStore({self.location!r})"
 
     def shown(self, *parts: str) -> str:
-        return "/".join([self.location, *parts])
+        return "/".join([self.location, *(part for part in parts if part)])
 
     def _path(self, *parts: str) -> str:
-        return "/".join([self._root, *parts])
+        return "/".join([self._root, *(part for part in parts if part)])
 
     # -- reading
     def initialized(self) -> bool:
@@ -253,6 +253,7 @@ class ActiveRun:
     saved: dict[str, str] = field(default_factory=dict)
     read: dict[str, str] = field(default_factory=dict)
     actions: list[dict[str, Any]] = field(default_factory=list)
+    last_committed: str | None = None  # when it started: named if it fails (storage may be gone by then)
 
 
 _active: ActiveRun | None = None
@@ -456,7 +457,8 @@ class RunCommitHooks:
         commit, dirty = git_revision(Path(run_params["project_path"]))
         holder["code"] = {"commit": commit, "dirty": dirty}
         store.write("started", version, holder)
-        _active = ActiveRun(version=version, store=store)
+        committed = sorted(store.committed_versions() or [])
+        _active = ActiveRun(version=version, store=store, last_committed=committed[-1] if committed else None)
         self._catalog = catalog
         _install_signal_handlers(version, store)
 
@@ -515,11 +517,10 @@ class RunCommitHooks:
         _finish()
         if run is None:
             return
-        committed = sorted(run.store.committed_versions() or [])
         logger.warning(
             "Run %s failed and is not committed: later loads keep the last committed run (%s). What it saved stays "
             "readable for diagnosis; `kedro runs list` shows it, `kedro runs clean` removes it.",
-            run.version, committed[-1] if committed else "none yet",
+            run.version, run.last_committed or "none yet",
         )
 
 
