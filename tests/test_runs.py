@@ -6,6 +6,7 @@ import json
 import logging
 import os
 import signal
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -157,14 +158,17 @@ def test_clean_keeps_recent_runs_when_asked_to(tmp_path):
     assert removed == [] and "may still be running" in kept[0]
 
 
-def test_sigterm_stops_the_run_with_one_line_and_gives_the_handler_back(tmp_path, caplog):
+@pytest.mark.parametrize(("signum", "default"), [(signal.SIGTERM, signal.SIG_DFL), (signal.SIGINT, signal.default_int_handler)])
+def test_a_signal_stops_the_run_with_one_line_and_gives_the_handler_back(tmp_path, caplog, signum, default):
+    if signal.getsignal(signum) is not default:
+        pytest.skip(f"{signum.name} is handled by the test runner")
     hooks = runs.RunCommitHooks()
     _run(hooks, _catalog(tmp_path, V1), V1, tmp_path)
-    with caplog.at_level(logging.WARNING), pytest.raises(KeyboardInterrupt, match="stopped by SIGTERM"):
-        os.kill(os.getpid(), signal.SIGTERM)
-        signal.sigtimedwait([], 0.5) if hasattr(signal, "sigtimedwait") else None
-    assert f"Run {V1} stopped by SIGTERM: nothing of it was published" in caplog.text
-    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+    with caplog.at_level(logging.WARNING, logger="ml_on_aws.runs"), pytest.raises(KeyboardInterrupt, match=f"stopped by {signum.name}"):
+        os.kill(os.getpid(), signum)
+        time.sleep(1)
+    assert f"Run {V1} stopped by {signum.name}: nothing of it was published" in caplog.text
+    assert signal.getsignal(signum) is default
     assert runs.active_run() is None
 
 

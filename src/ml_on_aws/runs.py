@@ -48,6 +48,7 @@ import click
 from kedro.framework.hooks import hook_impl
 
 from ml_on_aws.datasets import internals
+from ml_on_aws.tracking import git_revision
 
 logger = logging.getLogger(__name__)
 
@@ -449,11 +450,13 @@ class RunCommitHooks:
                   "pipelines": run_params.get("pipeline_names") or ["__default__"]}
         if store.local:
             _lock = ProjectLock(store.lock_file)
-            _lock.acquire(holder)
+            try:
+                _lock.acquire(holder)
+            except RunCommitError:
+                _end_mlflow_run()  # kedro-mlflow opened one for this run, which never starts
+                raise
         adopt_existing_versions(store, catalog)
         roll_forward(store)
-        from ml_on_aws.tracking import git_revision
-
         commit, dirty = git_revision(Path(run_params["project_path"]))
         holder["code"] = {"commit": commit, "dirty": dirty}
         store.write("started", version, holder)
@@ -522,6 +525,15 @@ class RunCommitHooks:
             "readable for diagnosis; `kedro runs list` shows it, `kedro runs clean` removes it.",
             run.version, run.last_committed or "none yet",
         )
+
+
+def _end_mlflow_run() -> None:
+    mlflow = sys.modules.get("mlflow")
+    active = mlflow.active_run() if mlflow is not None else None
+    if active is not None:
+        from ml_on_aws.tracking import end_stacked_run
+
+        end_stacked_run(active.info.run_id, "FAILED")
 
 
 def _identity(dataset: Any) -> str:
