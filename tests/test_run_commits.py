@@ -7,6 +7,8 @@ made deterministic by ML_ON_AWS_TEST_KILL_AT (a test aid: the process SIGKILLs i
 
 from __future__ import annotations
 
+import contextlib
+import os
 import signal
 import subprocess
 import time
@@ -15,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.conftest import KEDRO, copy_project, run_kedro
+from tests.conftest import KEDRO, copy_project, run_kedro, run_kedro_until_killed
 from tests.serving.conftest import start_server
 
 pytestmark = pytest.mark.slow
@@ -68,7 +70,7 @@ def last_good(tmp_path_factory) -> dict:
 ])
 def test_a_killed_run_changes_nothing_that_is_loaded(last_good, kill_at):
     project = last_good["project"]
-    killed = run_kedro(project, "run", "--params", OTHER, env={"ML_ON_AWS_TEST_KILL_AT": kill_at})
+    killed = run_kedro_until_killed(project, "run", "--params", OTHER, env={"ML_ON_AWS_TEST_KILL_AT": kill_at})
     assert killed.returncode == -9, killed.stdout[-2000:] + killed.stderr[-2000:]
     last_good["killed"].append(kill_at)
 
@@ -87,11 +89,12 @@ def test_a_second_run_stops_while_one_runs_and_the_next_complete_run_publishes(l
     _ok(listed)
     assert listed.stdout.count("failed, killed or stopped") == len(last_good["killed"]) == 4
 
+    killed_runs = set((project / "data/runs/started").glob("*.json"))
     first = subprocess.Popen([KEDRO, "run", "--params", OTHER], cwd=project, stdout=subprocess.PIPE,
                              stderr=subprocess.STDOUT, text=True)
     try:
         deadline = time.monotonic() + 300
-        while not list((project / "data/runs/started").glob("*.json")) and time.monotonic() < deadline:
+        while not set((project / "data/runs/started").glob("*.json")) - killed_runs and time.monotonic() < deadline:
             assert first.poll() is None, first.stdout.read()[-3000:]
             time.sleep(0.5)
         second = run_kedro(project, "run", "--pipelines", "inference")
@@ -121,15 +124,22 @@ def test_a_second_run_stops_while_one_runs_and_the_next_complete_run_publishes(l
 def test_sigterm_ends_a_run_with_one_line_and_publishes_nothing(last_good):
     project = last_good["project"]
     before = (project / PREDICTIONS).read_bytes(), sorted((project / "data/runs/committed").iterdir())
-    run = subprocess.Popen([KEDRO, "run", "--params", OTHER], cwd=project, stdout=subprocess.PIPE,
-                           stderr=subprocess.STDOUT, text=True)
-    deadline = time.monotonic() + 300
-    while not list((project / "data/runs/started").glob("*.json")):
-        assert run.poll() is None and time.monotonic() < deadline
-        time.sleep(0.5)
-    time.sleep(5)  # inside a node
-    run.send_signal(signal.SIGTERM)
-    output, _ = run.communicate(timeout=120)
+    log = project / "sigterm.log"
+    with log.open("w") as out:
+        run = subprocess.Popen([KEDRO, "run", "--params", OTHER], cwd=project, stdout=out, stderr=subprocess.STDOUT,
+                               text=True, start_new_session=True, env={**os.environ, "COLUMNS": "200"})
+        try:
+            deadline = time.monotonic() + 300
+            while not list((project / "data/runs/started").glob("*.json")):
+                assert run.poll() is None and time.monotonic() < deadline
+                time.sleep(0.5)
+            time.sleep(5)  # inside a node
+            run.send_signal(signal.SIGTERM)
+            run.wait(timeout=120)
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(run.pid, signal.SIGKILL)  # joblib's workers, if any outlived it
+    output = log.read_text()
     assert run.returncode != 0
     assert "stopped by SIGTERM: nothing of it was published" in " ".join(output.split())
     assert "Traceback" not in output

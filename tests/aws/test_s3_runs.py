@@ -18,7 +18,7 @@ from tests.aws.conftest import (
     moto_enforces_credentials,
     s3_client,
 )
-from tests.conftest import copy_project, run_kedro
+from tests.conftest import copy_project, run_kedro, run_kedro_until_killed
 
 pytestmark = pytest.mark.slow
 
@@ -243,7 +243,7 @@ def test_a_killed_run_is_never_loaded_and_is_listed_and_cleaned(runs, moto_endpo
 
     _ok(run_kedro(runs["project"], "run", "--env", "aws", "--pipelines", "inference", env=runs["env"]))
     last_good = newest_predictions()
-    killed = run_kedro(runs["project"], "run", "--env", "aws", "--params", FAST + ",split.random_state=11",
+    killed = run_kedro_until_killed(runs["project"], "run", "--env", "aws", "--params", FAST + ",split.random_state=11",
                        env={**runs["env"], "ML_ON_AWS_TEST_KILL_AT": "after_node:evaluate_model"})
     assert killed.returncode == -9, killed.stdout[-2000:] + killed.stderr[-2000:]
     models = _versions(list_keys(moto_endpoint, BUCKET), "06_models/model.pkl")
