@@ -413,6 +413,19 @@ def _install_signal_handlers(version: str, store: RunStore) -> None:
             signal.signal(signum, stop)
 
 
+def _block_signals() -> set[int]:
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "pthread_sigmask"):
+        return set()
+    signals = {signal.SIGTERM, signal.SIGINT}
+    signal.pthread_sigmask(signal.SIG_BLOCK, signals)
+    return signals
+
+
+def _unblock_signals(signals: set[int]) -> None:
+    if signals:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, signals)
+
+
 def _restore_signal_handlers() -> None:
     if threading.current_thread() is not threading.main_thread():
         return
@@ -496,6 +509,10 @@ class RunCommitHooks:
         run = _active
         if run is None:
             return
+        # The commit and its publish actions are not interrupted half way by SIGTERM or Ctrl-C:
+        # those wait until they are done, then act as usual (a kill is rolled forward instead).
+        _restore_signal_handlers()
+        blocked = _block_signals()
         try:
             manifest = {
                 "format": FORMAT, "run": run.version, **run.store.read("started", run.version),
@@ -513,6 +530,7 @@ class RunCommitHooks:
                         f"{len(versioned)} versioned dataset(s)", f"; published {', '.join(published)}" if published else "")
         finally:
             _finish()
+            _unblock_signals(blocked)
 
     @hook_impl
     def on_pipeline_error(self) -> None:
