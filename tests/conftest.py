@@ -57,6 +57,27 @@ def run_kedro(project: Path, *args: str, env: dict[str, str] | None = None, time
     )
 
 
+def run_kedro_until_killed(project: Path, *args: str, env: dict[str, str] | None = None,
+                           timeout: int = 900) -> subprocess.CompletedProcess:
+    """``kedro ARGS`` that is expected to die by SIGKILL (ML_ON_AWS_TEST_KILL_AT), then what a lost
+    machine or container also ends: the processes it started (joblib's workers), in its own
+    process group, which would otherwise hold the output pipes open."""
+    import signal
+    import tempfile
+
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        process = subprocess.Popen([KEDRO, *args], cwd=project, env={**os.environ, "COLUMNS": "200", **(env or {})},
+                                   stdout=out, stderr=err, text=True, start_new_session=True)
+        try:
+            process.wait(timeout=timeout)
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+        out.seek(0)
+        err.seek(0)
+        return subprocess.CompletedProcess(process.args, process.returncode, out.read(), err.read())
+
+
 @contextlib.contextmanager
 def moto_server():
     """moto's server over real HTTP on a free loopback port; yields its endpoint URL."""

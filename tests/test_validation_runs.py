@@ -35,11 +35,13 @@ def _check(result) -> None:
 
 
 def _snapshot(project: Path) -> dict[str, str]:
-    """Hash of every file a run wrote, except the validation reports (rewritten by design)."""
+    """Hash of every file a run wrote, except the validation reports (rewritten by design) and the
+    run's own bookkeeping (its `data/runs/started/` record and the lock; committed runs count)."""
     return {
         str(p.relative_to(project)): hashlib.sha256(p.read_bytes()).hexdigest()
         for p in (project / "data").rglob("*")
         if p.is_file() and "01_raw" not in p.parts and not str(p.relative_to(project)).startswith(REPORTS)
+        and not str(p.relative_to(project)).startswith(("data/runs/started/", "data/runs/.lock"))
     }
 
 

@@ -165,6 +165,57 @@ Each entry: type and kwargs of a Great Expectations expectation
   applies_to: training (the table with the target) and/or new_data (rows to score)"""
 
 
+@cli.group()
+def runs() -> None:
+    """Runs and what they left: committed runs, and the files of runs that never committed."""
+
+
+def _run_catalog(metadata, env: str | None):
+    from kedro.framework.session import KedroSession
+
+    session = KedroSession.create(project_path=metadata.project_path, env=env)
+    return session, session.load_context().catalog
+
+
+@runs.command("list")
+@click.option("--env", "-e", default=None, help="Kedro environment whose runs to list (e.g. aws).")
+@click.option("--limit", default=10, show_default=True, help="Committed runs shown.")
+@click.pass_obj
+def runs_list(metadata, env: str | None, limit: int) -> None:
+    """List committed runs (newest is current) and runs that never committed, with their files."""
+    from ml_on_aws import runs as run_commits
+
+    session, catalog = _run_catalog(metadata, env)
+    with session:
+        for line in run_commits.describe(run_commits.survey(catalog), limit=limit):
+            click.echo(line)
+
+
+@runs.command("clean")
+@click.option("--env", "-e", default=None, help="Kedro environment whose runs to clean (e.g. aws).")
+@click.option("--older-than", "older_than", type=float, default=None,
+              help="Only runs started more than this many minutes ago (default: all on the local disk, "
+                   "where the project lock says whether a run is going on; 60 on S3, which has no lock).")
+@click.option("--dry-run", is_flag=True, help="Say what would be removed, remove nothing.")
+@click.pass_obj
+def runs_clean(metadata, env: str | None, older_than: float | None, dry_run: bool) -> None:
+    """Remove the versions and staged files of runs that failed or were killed before committing."""
+    from ml_on_aws import runs as run_commits
+
+    session, catalog = _run_catalog(metadata, env)
+    with session:
+        store = run_commits.store_of(catalog)
+        if older_than is None and store is not None and not store.local:
+            older_than = 60.0
+        removed, kept = run_commits.clean(catalog, older_than, dry_run)
+    verb = "Would remove" if dry_run else "Removed"
+    click.echo(f"{verb} {len(removed)} item(s) of runs that did not commit" + (":" if removed else "."))
+    for item in removed:
+        click.echo(f"  {item}")
+    for item in kept:
+        click.echo(f"Kept {item}")
+
+
 # `kedro sagemaker ...`
 cli.add_command(sagemaker)
 

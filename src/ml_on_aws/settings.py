@@ -15,6 +15,7 @@ from ml_on_aws.aws.hooks import S3Hooks
 from ml_on_aws.aws.locations import RESOLVERS as AWS_RESOLVERS
 from ml_on_aws.hooks import ConfigCheckHooks, ReportLocationHooks
 from ml_on_aws.memory import MemoryHooks
+from ml_on_aws.runs import RunCommitHooks
 from ml_on_aws.sagemaker.hosts import current_host
 from ml_on_aws.tracking import RunIdentityHooks, local_artifact_location
 
@@ -22,7 +23,9 @@ from ml_on_aws.tracking import RunIdentityHooks, local_artifact_location
 # identical warnings per run that no user of this project can act on.
 warnings.filterwarnings("ignore", message=r"register_new_resolver\(\) is deprecated", category=UserWarning)
 
-HOOKS = (ConfigCheckHooks(), ReportLocationHooks(), RunIdentityHooks(), S3Hooks(), CloudWatchHooks(), MemoryHooks())
+# RunCommitHooks: a run's versions and published outputs become current only when it completes.
+HOOKS = (ConfigCheckHooks(), ReportLocationHooks(), RunIdentityHooks(), S3Hooks(), CloudWatchHooks(), MemoryHooks(),
+         RunCommitHooks())
 
 # kedro-viz writes run metadata into .viz/ when its hooks run; a pipeline run has no use for it.
 DISABLE_HOOKS_FOR_PLUGINS = ("kedro-viz",)

@@ -35,7 +35,9 @@ def _filepath(entry: dict) -> str:
 
 
 def _file_type(entry: dict) -> str:
-    return entry["dataset"]["type"] if entry["type"].endswith("MlflowArtifactDataset") else entry["type"]
+    """The type of the file dataset; MlflowArtifactDataset and PublishOnCommitDataset wrap it."""
+    wrappers = ("MlflowArtifactDataset", "PublishOnCommitDataset")
+    return entry["dataset"]["type"] if entry["type"].endswith(wrappers) else entry["type"]
 
 
 def _persisted(base: dict) -> set[str]:
@@ -105,3 +107,18 @@ def test_the_endpoint_override_reaches_every_s3_dataset(monkeypatch):
     endpoints = {entry["fs_args"]["client_kwargs"]["endpoint_url"] for entry in aws.values() if "fs_args" in entry}
     assert endpoints == {"http://127.0.0.1:9000"}
 
+
+
+def test_every_output_a_run_writes_on_s3_is_versioned(catalogs):
+    """Concurrent runs on one prefix never overwrite each other's files: each run writes its
+    own versions, loads its own or committed ones (src/ml_on_aws/runs.py)."""
+    from ml_on_aws.pipeline_registry import register_pipelines
+
+    base, aws = catalogs
+    outputs = {name for pipeline in register_pipelines().values() for name in pipeline.outputs()}
+    written = (outputs | {name for pipeline in register_pipelines().values() for node in pipeline.nodes
+                          for name in node.outputs}) & _persisted(base)
+    assert {"model", "train_set", "labelled_data", "predictions"} <= written
+    unversioned = sorted(name for name in written if aws[name].get("versioned") is not True)
+    assert not unversioned, f"runs on one S3 prefix would overwrite these in place: {unversioned}"
+    assert aws["run_manifests"]["filepath"] == f"s3://{BUCKET}/{PREFIX}/runs"

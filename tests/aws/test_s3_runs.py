@@ -18,7 +18,7 @@ from tests.aws.conftest import (
     moto_enforces_credentials,
     s3_client,
 )
-from tests.conftest import copy_project, run_kedro
+from tests.conftest import copy_project, run_kedro, run_kedro_until_killed
 
 pytestmark = pytest.mark.slow
 
@@ -26,11 +26,13 @@ BUCKET, PREFIX = "ml-on-aws-test", "team/credit"
 FAST = "training.search.n_iter=2,training.search.cv=2,evaluation.learning_curve_cv=2"
 # The second run trains on another split, so its model differs from the first run's.
 SECOND_RUN = FAST + ",split.random_state=7"
+# Every output is versioned: concurrent runs on one prefix never overwrite each other's files.
 VERSIONED = ("06_models/model.pkl", "07_model_output/predictions.csv", "08_reporting/cv_results.csv",
              "08_reporting/evaluation_report.json", "08_reporting/model_status.json",
-             "08_reporting/learning_curve.csv", "08_reporting/feature_importance.csv")
-PLAIN = ("01_raw/credit_data.csv", "01_raw/credit_data_new.csv", "02_intermediate/labelled_data.parquet",
-         "04_feature/feature_pipeline.pkl", "05_model_input/train_set.parquet", "05_model_input/test_set.parquet")
+             "08_reporting/learning_curve.csv", "08_reporting/feature_importance.csv",
+             "02_intermediate/labelled_data.parquet", "04_feature/feature_pipeline.pkl",
+             "05_model_input/train_set.parquet", "05_model_input/test_set.parquet")
+PLAIN = ("01_raw/credit_data.csv", "01_raw/credit_data_new.csv")
 PLOTS = {"roc_curve.png", "confusion_matrix.png", "learning_curve.png", "feature_importance.png"}
 
 
@@ -92,7 +94,7 @@ def test_upload_keeps_existing_objects_unless_told_to_overwrite(runs, moto_endpo
     assert _read(moto_endpoint, key) == (runs["project"] / "data/01_raw/credit_data_new.csv").read_bytes()
 
 
-def test_every_dataset_of_the_run_is_in_the_bucket(runs):
+def test_every_dataset_of_the_run_is_in_the_bucket(runs, moto_endpoint):
     keys = runs["after_first"]
     for path in PLAIN:
         assert f"{PREFIX}/{path}" in keys, path
@@ -102,6 +104,10 @@ def test_every_dataset_of_the_run_is_in_the_bucket(runs):
     (version,) = {v[0] for v in versions.values()}
     plots = {k.rsplit("/", 1)[-1] for k in keys if k.startswith(f"{PREFIX}/08_reporting/plots/{version}/plots/")}
     assert PLOTS <= plots
+    # Committed by its manifest, written last; nothing of the run is left "started".
+    manifest = json.loads(_read(moto_endpoint, f"{PREFIX}/runs/committed/{version}.json"))
+    assert manifest["saved"]["model"] == f"@{version}" and manifest["published"] is True
+    assert not [k for k in keys if k.startswith(f"{PREFIX}/runs/started/")]
     # Nothing is written outside the prefix, and nothing locally under data/ except the raw inputs.
     assert all(k.startswith(PREFIX + "/") for k in keys)
     local = [p for p in (runs["project"] / "data").rglob("*") if p.is_file() and "01_raw" not in p.parts]
@@ -218,10 +224,40 @@ def test_endpoint_lost_mid_run_leaves_only_complete_objects_and_says_so(runs, mo
     models = [k for k in keys if "/06_models/" in k]
     assert len(models) == 1
     version = models[0].split("/")[-2]
-    assert f"wrote (or was writing) version {version} of " in output and "model" in output
+    assert f"Run {version} failed and is not committed" in output
     # The one model written is whole: it loads and predicts.
     model = joblib.load(io.BytesIO(_read(moto_endpoint, models[0])))
     new = pd.read_csv(io.BytesIO(_read(moto_endpoint, f"{prefix}/01_raw/credit_data_new.csv")))
     assert len(model.predict(new)) == len(new)
     assert not [k for k in keys if "/08_reporting/evaluation_report.json/" in k]
+    assert not [k for k in keys if "/runs/committed/" in k and version in k]
     assert list_keys(moto_endpoint, BUCKET, PREFIX) == before
+
+
+def test_a_killed_run_is_never_loaded_and_is_listed_and_cleaned(runs, moto_endpoint):
+    """SIGKILL inside evaluation: the killed run's model is on S3 but not committed; inference
+    scores with the last good run's model; `kedro runs list/clean --env aws` show and remove it."""
+    def newest_predictions() -> pd.DataFrame:
+        version = _versions(list_keys(moto_endpoint, BUCKET), "07_model_output/predictions.csv")[-1]
+        return pd.read_csv(io.BytesIO(_read(moto_endpoint, f"{PREFIX}/07_model_output/predictions.csv/{version}/predictions.csv")))
+
+    _ok(run_kedro(runs["project"], "run", "--env", "aws", "--pipelines", "inference", env=runs["env"]))
+    last_good = newest_predictions()
+    killed = run_kedro_until_killed(runs["project"], "run", "--env", "aws", "--params", FAST + ",split.random_state=11",
+                       env={**runs["env"], "ML_ON_AWS_TEST_KILL_AT": "after_node:evaluate_model"})
+    assert killed.returncode == -9, killed.stdout[-2000:] + killed.stderr[-2000:]
+    models = _versions(list_keys(moto_endpoint, BUCKET), "06_models/model.pkl")
+    assert len(models) == 3  # the killed run's model reached S3 ...
+    _ok(run_kedro(runs["project"], "run", "--env", "aws", "--pipelines", "inference", env=runs["env"]))
+    pd.testing.assert_frame_equal(newest_predictions(), last_good)  # ... and is not used
+
+    listed = run_kedro(runs["project"], "runs", "list", "--env", "aws", env=runs["env"])
+    _ok(listed)
+    assert f"{models[-1]}  failed, killed or stopped" in listed.stdout
+    assert f"s3://{BUCKET}/{PREFIX}/06_models/model.pkl/{models[-1]}" in listed.stdout
+    cleaned = run_kedro(runs["project"], "runs", "clean", "--env", "aws", "--older-than", "0", env=runs["env"])
+    _ok(cleaned)
+    assert f"s3://{BUCKET}/{PREFIX}/06_models/model.pkl/{models[-1]}" in cleaned.stdout
+    keys = list_keys(moto_endpoint, BUCKET, PREFIX)
+    assert not [k for k in keys if models[-1] in k]
+    assert _versions(keys, "06_models/model.pkl") == models[:2]

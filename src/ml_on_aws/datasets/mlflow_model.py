@@ -26,23 +26,46 @@ logger = logging.getLogger(__name__)
 class MlflowModelDirectoryDataset(AbstractDataset[ModelPackage, ModelPackage]):
     """An MLflow model directory (sklearn flavour, skops format) on the local file system.
 
-    The folder is written next to the old one and swapped in when complete, so a failed save
-    leaves the previous model in place.
+    In a run, the folder is written to a hidden sibling (``.<name>.<run version>.staged``) and
+    moved into place when the run commits (``ml_on_aws.runs``): a run that fails or is killed
+    leaves the previous model in place. Outside a run it is swapped in as soon as it is complete.
     """
 
     def __init__(self, filepath: str, metadata: dict[str, Any] | None = None) -> None:
         self._filepath = Path(filepath)
         self.metadata = metadata
 
+    def _current(self) -> Path:
+        """This run's staged folder when it saved one, else the published folder."""
+        from ml_on_aws import runs
+
+        run = runs.active_run()
+        if run is not None:
+            staged = self._filepath.with_name(runs.staged_name(self._filepath.name, run.version))
+            if (staged / "MLmodel").is_file():
+                return staged
+        return self._filepath
+
     def load(self) -> ModelPackage:
-        if not self._filepath.exists():
-            raise DatasetError(f"No MLflow model directory at {self._filepath}; run the training pipeline first.")
-        return load_package(self._filepath)
+        path = self._current()
+        if not path.exists():
+            raise DatasetError(f"No MLflow model directory at {path}; run the training pipeline first.")
+        return load_package(path)
 
     def save(self, data: ModelPackage) -> None:
         import mlflow.sklearn
 
+        from ml_on_aws import runs
+
         self._filepath.parent.mkdir(parents=True, exist_ok=True)
+        run = runs.active_run()
+        if run is not None:
+            staged = self._filepath.with_name(runs.staged_name(self._filepath.name, run.version))
+            shutil.rmtree(staged, ignore_errors=True)
+            mlflow.sklearn.save_model(data.model, str(staged), **data.mlflow_args())
+            runs.kill_point("mlflow_model_written")
+            runs.defer({"kind": "move", "source": str(staged), "target": str(self._filepath)})
+            return
         staging = Path(tempfile.mkdtemp(prefix=f".{self._filepath.name}-", dir=self._filepath.parent))
         try:
             target = staging / "model"
@@ -54,8 +77,13 @@ class MlflowModelDirectoryDataset(AbstractDataset[ModelPackage, ModelPackage]):
         finally:
             shutil.rmtree(staging, ignore_errors=True)
 
+    def staged_copies(self) -> dict[str, Path]:
+        from ml_on_aws.datasets.published import staged_copies
+
+        return staged_copies(self._filepath)
+
     def _exists(self) -> bool:
-        return (self._filepath / "MLmodel").is_file()
+        return (self._current() / "MLmodel").is_file()
 
     def _describe(self) -> dict[str, Any]:
         return {"filepath": str(PurePosixPath(self._filepath)), "flavor": "mlflow.sklearn"}
@@ -66,7 +94,9 @@ class RegisteredModelDataset(AbstractDataset[ModelRelease, ModelPackage | None])
 
     ``load`` returns the version behind ``alias`` (None when there is none yet). ``save`` logs
     the released package to the active run, registers it as a new version (every version is
-    kept) and moves ``alias`` to it only when the release says so.
+    kept) and, when the release says so, moves ``alias`` to it: once the run commits (the
+    model's files are all logged by then), and only if no other run moved the alias since this
+    one compared with the champion.
     """
 
     def __init__(self, model_name: str, alias: str = "champion", artifact_name: str = "model",
@@ -110,12 +140,17 @@ class RegisteredModelDataset(AbstractDataset[ModelRelease, ModelPackage | None])
         for key, value in data.decision.items():
             client.set_model_version_tag(self._model_name, version, key, str(value))
         if data.promote:
-            client.set_registered_model_alias(self._model_name, self._alias, version)
+            from ml_on_aws import runs
+
+            action = {"kind": "alias", "model_name": self._model_name, "alias": self._alias, "version": version,
+                      "expected": data.decision.get("champion_version")}
+            if not runs.defer(action):
+                runs.perform(action)
         if mlflow.active_run() is not None:
             mlflow.set_tags({"registered_model": self._model_name, "registered_model_version": version,
                              f"registered_model_{self._alias}": str(data.promote).lower()})
         logger.info("Registered %s version %s%s.", self._model_name, version,
-                    f" as @{self._alias}" if data.promote else f"; @{self._alias} unchanged")
+                    f"; @{self._alias} moves to it when the run commits" if data.promote else f"; @{self._alias} unchanged")
 
     def _describe(self) -> dict[str, Any]:
         return {"model_name": self._model_name, "alias": self._alias}
