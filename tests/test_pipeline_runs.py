@@ -91,6 +91,12 @@ def test_clustering_by_environment(project):
          ["['Salary']", "data.numeric_features", "conf/local/parameters.yml"]),
         ("data.task=regression", None, ["regression", "'Status'", "data.task"]),
         ("training.search.kind=bayesian", None, ["training.search.kind", "conf/base/parameters.yml"]),
+        # Checked before the first node too (issue 16): a scorer or gate metric the task cannot compute,
+        # clustering without candidates.
+        ("training.search.scoring=r2", None, ["training.search.scoring", "conf/base/parameters.yml"]),
+        ("evaluation.quality_gate.metric=rmse", None, ["evaluation.quality_gate.metric", "'rmse'"]),
+        (None, "data:\n  task: clustering\n  target: null\n  positive_label: null\n",
+         ["training.clustering", "conf/credit_clustering/parameters.yml"]),
     ],
 )
 def test_misconfiguration_stops_before_any_work(project, params, local_override, expected):

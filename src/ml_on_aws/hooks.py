@@ -10,7 +10,15 @@ import pandas as pd
 from kedro.framework.hooks import hook_impl
 from kedro.framework.project import settings
 
-from ml_on_aws.config import SECTIONS, ConfigurationError, parameters_file_for, parse
+from ml_on_aws.config import (
+    SECTIONS,
+    ConfigurationError,
+    parameters_file_for,
+    parameters_file_setting,
+    parse,
+)
+from ml_on_aws.task_checks import KEYS as TASK_KEYS
+from ml_on_aws.task_checks import check_training_fits_task
 
 logger = logging.getLogger(__name__)
 
@@ -54,7 +62,17 @@ class ConfigCheckHooks:
             check_same_columns(catalog[TEST_DATASET], TEST_DATASET, catalog[RAW_DATASET], RAW_DATASET)
         if RAW_DATASET not in pipeline.inputs() or "data" not in parsed:
             return
-        data = parsed["data"]
+        target = self._check_data(parsed["data"], catalog, conf_source, env)
+        check_training_fits_task(
+            parsed["data"], parsed.get("training"), parsed.get("evaluation"), target,
+            # A key no file sets (training.clustering) is to be added where the task is set.
+            {key: parameters_file_setting(key, conf_source, env) or parameters_file_for("data.task", conf_source, env)
+             for key in TASK_KEYS},
+        )
+
+    @staticmethod
+    def _check_data(data: Any, catalog: Any, conf_source: Path, env: str | None) -> pd.Series | None:
+        """Check the data section against the raw table; return a sample of its target."""
         dataset = catalog[RAW_DATASET]
         where = {
             f"data.{key}": parameters_file_for(f"data.{key}", conf_source, env)
@@ -64,13 +82,14 @@ class ConfigCheckHooks:
         where["dataset"] = f"dataset '{RAW_DATASET}' ({describe_location(dataset)})"
         columns = read_columns(dataset)
         if columns is None:
-            return
+            return None
         target = read_column(dataset, data.target) if data.target in columns else None
         if target is not None and target.empty:
-            return  # a table without rows: data validation names that, it is not a configuration error
+            return None  # a table without rows: data validation names that, it is not a configuration error
         from ml_on_aws.pipelines.feature_engineering.columns import check_config_fits_data
 
         check_config_fits_data(columns, target, data, where)
+        return target
 
 
 def check_same_columns(dataset: Any, name: str, like: Any, like_name: str) -> None:

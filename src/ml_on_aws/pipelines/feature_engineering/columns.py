@@ -104,5 +104,21 @@ def _check_task_fits_target(target: pd.Series, data: DataConfig, fail) -> None:
             fail(
                 "data.positive_label",
                 f"positive_label {data.positive_label!r} is not a value of '{name}' "
-                f"(values: {sorted(map(str, target.unique()))[:10]}).",
+                f"(values: {sorted(map(str, target.unique()))[:10]}).{_quote_advice(data.positive_label, target)}",
             )
+
+
+# What YAML 1.1 (and so Kedro's configuration) reads as a boolean when it is not quoted.
+_YAML_BOOLEANS = {True: {"yes", "y", "true", "on"}, False: {"no", "n", "false", "off"}}
+
+
+def _quote_advice(label: object, target: pd.Series) -> str:
+    """A label the user wrote as Yes/No/On/Off arrives as a boolean: tell them to quote it."""
+    if not isinstance(label, bool):
+        return ""
+    spelled = [str(v) for v in target.unique() if str(v).lower() in _YAML_BOOLEANS[label]]
+    example = spelled[0] if spelled else ("Yes" if label else "No")
+    return (
+        f" YAML reads an unquoted {example} as the boolean {label}: quote it, "
+        f"positive_label: \"{example}\" (or --params 'data.positive_label=\"{example}\"')."
+    )
