@@ -106,6 +106,7 @@ def test_misconfiguration_stops_before_any_work(project, params, local_override,
     output = result.stdout + result.stderr
     assert result.returncode != 0
     assert "ConfigurationError" in output
+    assert "Traceback" not in output  # a message, not a traceback (issue 16)
     for text in expected:
         assert text in output.replace("\n", " ").replace("  ", " "), (text, output[-2000:])
     written = [p for p in (project / "data").rglob("*") if p.is_file() and "01_raw" not in p.parts and p.name != ".gitkeep"]

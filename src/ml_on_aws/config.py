@@ -13,7 +13,12 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 
-class ConfigurationError(ValueError):
+class UserFixableError(Exception):
+    """An error the user fixes in their configuration or data, not in the code: `kedro run`
+    prints its message without a traceback (ml_on_aws.cli_errors)."""
+
+
+class ConfigurationError(UserFixableError, ValueError):
     """A parameter does not fit the data or the task; raised before any work is done."""
 
 

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 import pandas as pd
 
-from ml_on_aws.config import DataConfig, ValidationConfig, parse
+from ml_on_aws.config import DataConfig, UserFixableError, ValidationConfig, parse
 from ml_on_aws.pipelines.data_validation.expectations import (
     data_docs_html,
     jsonable,
@@ -24,7 +24,7 @@ from ml_on_aws.pipelines.data_validation.suite import (
 logger = logging.getLogger(__name__)
 
 
-class DataValidationError(ValueError):
+class DataValidationError(UserFixableError, ValueError):
     """The data broke a critical expectation; nothing after validation may run on it."""
 
 
