@@ -2,8 +2,9 @@
 
 scikit-learn's searches hand every (candidate, fold) fit to the workers at once and say
 nothing until all are done: on a large table the log stayed silent for minutes. These
-searches evaluate one candidate at a time (its folds still run in parallel) and log its
-score, its time and an estimate of the time left after each.
+searches evaluate the candidates in small batches, just enough that their folds keep every
+worker busy (one candidate at a time when the folds alone fill the workers), and log each
+candidate's score, the batch's time and an estimate of the time left.
 """
 
 from __future__ import annotations
@@ -32,20 +33,31 @@ class _ProgressSearch:
     def _run_search(self, evaluate_candidates) -> None:
         candidates = list(self._candidates())
         scoring = self.scoring if isinstance(self.scoring, str) else "score"
+        batch = _batch_size(self.n_jobs, self.cv)
         started, best = time.monotonic(), -math.inf
-        for done, params in enumerate(candidates, start=1):
+        for first in range(0, len(candidates), batch):
             began = time.monotonic()
-            results = evaluate_candidates([params])
-            mean, std = float(results["mean_test_score"][-1]), float(results["std_test_score"][-1])
-            if not math.isnan(mean):
-                best = max(best, mean)
+            results = evaluate_candidates(candidates[first:first + batch])
+            done = min(first + batch, len(candidates))
             left = len(candidates) - done
             per_candidate = (time.monotonic() - started) / done
-            logger.info(
-                "Search candidate %d/%d: %s %.4f ± %.4f in %.1f s (best %.4f)%s",
-                done, len(candidates), scoring, mean, std, time.monotonic() - began, best,
-                f"; {left} left, about {per_candidate * left:.0f} s." if left else ".",
-            )
+            for index in range(first, done):
+                mean, std = float(results["mean_test_score"][index]), float(results["std_test_score"][index])
+                if not math.isnan(mean):
+                    best = max(best, mean)
+                logger.info(
+                    "Search candidate %d/%d: %s %.4f ± %.4f in %.1f s (best %.4f)%s",
+                    index + 1, len(candidates), scoring, mean, std, time.monotonic() - began, best,
+                    f"; {left} left, about {per_candidate * left:.0f} s." if left and index + 1 == done else ".",
+                )
+
+
+def _batch_size(n_jobs: int | None, cv: Any) -> int:
+    """Candidates per batch: enough (candidate, fold) fits to occupy every worker."""
+    from joblib import effective_n_jobs
+
+    folds = cv if isinstance(cv, int) else getattr(cv, "n_splits", None) or 5
+    return max(1, math.ceil(effective_n_jobs(n_jobs) / folds))
 
 
 class ProgressGridSearchCV(_ProgressSearch, GridSearchCV):
