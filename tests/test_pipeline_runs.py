@@ -91,6 +91,12 @@ def test_clustering_by_environment(project):
          ["['Salary']", "data.numeric_features", "conf/local/parameters.yml"]),
         ("data.task=regression", None, ["regression", "'Status'", "data.task"]),
         ("training.search.kind=bayesian", None, ["training.search.kind", "conf/base/parameters.yml"]),
+        # Checked before the first node too (issue 16): a scorer or gate metric the task cannot compute,
+        # clustering without candidates.
+        ("training.search.scoring=r2", None, ["training.search.scoring", "conf/base/parameters.yml"]),
+        ("evaluation.quality_gate.metric=rmse", None, ["evaluation.quality_gate.metric", "'rmse'"]),
+        (None, "data:\n  task: clustering\n  target: null\n  positive_label: null\n",
+         ["training.clustering", "conf/credit_clustering/parameters.yml"]),
     ],
 )
 def test_misconfiguration_stops_before_any_work(project, params, local_override, expected):
@@ -100,6 +106,7 @@ def test_misconfiguration_stops_before_any_work(project, params, local_override,
     output = result.stdout + result.stderr
     assert result.returncode != 0
     assert "ConfigurationError" in output
+    assert "Traceback" not in output  # a message, not a traceback (issue 16)
     for text in expected:
         assert text in output.replace("\n", " ").replace("  ", " "), (text, output[-2000:])
     written = [p for p in (project / "data").rglob("*") if p.is_file() and "01_raw" not in p.parts and p.name != ".gitkeep"]

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from ml_on_aws.aws.cli import aws
+from ml_on_aws.cli_errors import kedro_run_with_short_errors
 from ml_on_aws.sagemaker.cli import sagemaker
 
 
@@ -221,3 +222,6 @@ cli.add_command(sagemaker)
 
 # `kedro aws ...` (Lambda package, CloudFormation stack)
 cli.add_command(aws)
+
+# `kedro run`, printing the project's user-fixable errors as messages (ml_on_aws.cli_errors).
+cli.add_command(kedro_run_with_short_errors())

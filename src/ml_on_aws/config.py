@@ -13,7 +13,12 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 
-class ConfigurationError(ValueError):
+class UserFixableError(Exception):
+    """An error the user fixes in their configuration or data, not in the code: `kedro run`
+    prints its message without a traceback (ml_on_aws.cli_errors)."""
+
+
+class ConfigurationError(UserFixableError, ValueError):
     """A parameter does not fit the data or the task; raised before any work is done."""
 
 
@@ -200,6 +205,11 @@ def parse(model: type[BaseModel], params: dict[str, Any], section: str) -> Any:
 
 def parameters_file_for(key: str, conf_source: Path, env: str | None, base_env: str = "base") -> str:
     """The parameters file that sets ``key`` (dotted), the run environment's winning over base."""
+    return parameters_file_setting(key, conf_source, env, base_env) or f"{conf_source.name}/{base_env}/parameters.yml"
+
+
+def parameters_file_setting(key: str, conf_source: Path, env: str | None, base_env: str = "base") -> str | None:
+    """Like :func:`parameters_file_for`, but None when no parameters file sets ``key``."""
     head, *rest = key.split(".")
     for folder in ([env] if env and env != base_env else []) + [base_env]:
         for path in sorted((conf_source / folder).glob("**/parameters*.yml")):
@@ -209,7 +219,7 @@ def parameters_file_for(key: str, conf_source: Path, env: str | None, base_env: 
                 node = node.get(part, _MISSING) if isinstance(node, dict) else _MISSING
             if node is not _MISSING:
                 return str(path.relative_to(conf_source.parent))
-    return f"{conf_source.name}/{base_env}/parameters.yml"
+    return None
 
 
 _MISSING = object()

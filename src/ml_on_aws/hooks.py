@@ -10,7 +10,15 @@ import pandas as pd
 from kedro.framework.hooks import hook_impl
 from kedro.framework.project import settings
 
-from ml_on_aws.config import SECTIONS, ConfigurationError, parameters_file_for, parse
+from ml_on_aws.config import (
+    SECTIONS,
+    ConfigurationError,
+    parameters_file_for,
+    parameters_file_setting,
+    parse,
+)
+from ml_on_aws.task_checks import KEYS as TASK_KEYS
+from ml_on_aws.task_checks import check_training_fits_task
 
 logger = logging.getLogger(__name__)
 
@@ -54,7 +62,19 @@ class ConfigCheckHooks:
             check_same_columns(catalog[TEST_DATASET], TEST_DATASET, catalog[RAW_DATASET], RAW_DATASET)
         if RAW_DATASET not in pipeline.inputs() or "data" not in parsed:
             return
-        data = parsed["data"]
+        if SUITE_DATASET in pipeline.inputs():
+            check_suite_describes(catalog, RAW_DATASET, env, Path(run_params["project_path"]))
+        target = self._check_data(parsed["data"], parsed.get("features"), catalog, conf_source, env)
+        check_training_fits_task(
+            parsed["data"], parsed.get("training"), parsed.get("evaluation"), target,
+            # A key no file sets (training.clustering) is to be added where the task is set.
+            {key: parameters_file_setting(key, conf_source, env) or parameters_file_for("data.task", conf_source, env)
+             for key in TASK_KEYS},
+        )
+
+    @staticmethod
+    def _check_data(data: Any, features: Any, catalog: Any, conf_source: Path, env: str | None) -> pd.Series | None:
+        """Check the data section against the raw table; return a sample of its target."""
         dataset = catalog[RAW_DATASET]
         where = {
             f"data.{key}": parameters_file_for(f"data.{key}", conf_source, env)
@@ -64,13 +84,56 @@ class ConfigCheckHooks:
         where["dataset"] = f"dataset '{RAW_DATASET}' ({describe_location(dataset)})"
         columns = read_columns(dataset)
         if columns is None:
-            return
+            return None
         target = read_column(dataset, data.target) if data.target in columns else None
         if target is not None and target.empty:
-            return  # a table without rows: data validation names that, it is not a configuration error
-        from ml_on_aws.pipelines.feature_engineering.columns import check_config_fits_data
+            return None  # a table without rows: data validation names that, it is not a configuration error
+        from ml_on_aws.pipelines.feature_engineering.columns import (
+            check_config_fits_data,
+            check_derived_features,
+        )
 
         check_config_fits_data(columns, target, data, where)
+        if features is not None:
+            check_derived_features(columns, data, features, parameters_file_for("features.derived", conf_source, env))
+        return target
+
+
+def init_suite_command(dataset: str, env: str | None, force: bool = False) -> str:
+    """The command that writes the suite of ``dataset`` for the run environment ``env``."""
+    default_env = settings.CONFIG_LOADER_ARGS.get("default_run_env")
+    return (
+        f"kedro validation init-suite --dataset {dataset}"
+        + (f" --env {env}" if env and env != default_env else "") + (" --force" if force else "")
+    )
+
+
+def check_suite_describes(catalog: Any, name: str, env: str | None, project_path: Path) -> None:
+    """Raise ``ConfigurationError`` when the expectation suite was written for another table.
+
+    A suite that requires few of the table's columns describes some other data (the bundled
+    credit suite after ``raw_data`` was pointed at a new file): say which file and the command
+    that rewrites it, instead of failing validation on every column. A table that lost a
+    column or two is left to validation, which reports it as a data problem.
+    """
+    from ml_on_aws.pipelines.data_validation.suite import parse_suite, required_columns
+
+    if not catalog.exists(SUITE_DATASET):
+        return  # the missing-input check names the file and HOW_TO_CREATE_INPUTS
+    columns = read_columns(catalog[name])
+    if columns is None:
+        return
+    required = required_columns(parse_suite(catalog.load(SUITE_DATASET)), "training")
+    missing = [c for c in required if c not in columns]
+    if not required or len(missing) * 2 < len(required):
+        return
+    suite_file = describe_location(catalog[SUITE_DATASET])
+    suite_file = str(Path(suite_file).relative_to(project_path)) if Path(suite_file).is_relative_to(project_path) else suite_file
+    raise ConfigurationError(
+        f"The expectation suite {suite_file} does not describe dataset '{name}' ({describe_location(catalog[name])}): "
+        f"{len(missing)} of the {len(required)} columns it requires are not in the table (e.g. {missing[:5]}). "
+        f"For a new table, write its suite with `{init_suite_command(name, env, force=True)}`, review it, and run again."
+    )
 
 
 def check_same_columns(dataset: Any, name: str, like: Any, like_name: str) -> None:

@@ -14,6 +14,7 @@ from ml_on_aws.aws.cloudwatch import CloudWatchHooks
 from ml_on_aws.aws.hooks import S3Hooks
 from ml_on_aws.aws.locations import RESOLVERS as AWS_RESOLVERS
 from ml_on_aws.hooks import ConfigCheckHooks, ReportLocationHooks
+from ml_on_aws.logs import quiet_irrelevant_noise
 from ml_on_aws.memory import MemoryHooks
 from ml_on_aws.runs import RunCommitHooks
 from ml_on_aws.sagemaker.hosts import current_host
@@ -22,6 +23,7 @@ from ml_on_aws.tracking import RunIdentityHooks, local_artifact_location
 # Kedro and kedro-mlflow register their resolvers through OmegaConf's deprecated API: four
 # identical warnings per run that no user of this project can act on.
 warnings.filterwarnings("ignore", message=r"register_new_resolver\(\) is deprecated", category=UserWarning)
+quiet_irrelevant_noise()
 
 # RunCommitHooks: a run's versions and published outputs become current only when it completes.
 HOOKS = (ConfigCheckHooks(), ReportLocationHooks(), RunIdentityHooks(), S3Hooks(), CloudWatchHooks(), MemoryHooks(),

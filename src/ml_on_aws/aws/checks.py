@@ -23,6 +23,7 @@ from botocore.exceptions import (
 )
 
 from ml_on_aws.aws import session
+from ml_on_aws.config import UserFixableError
 
 BUCKET_VARIABLE = "ML_ON_AWS_BUCKET"
 PREFIX_VARIABLE = "ML_ON_AWS_PREFIX"
@@ -34,7 +35,11 @@ _REJECTED_CREDENTIALS = {
 }
 
 
-class S3AccessError(RuntimeError):
+class MissingInputError(UserFixableError, FileNotFoundError):
+    """A local input file the pipeline reads does not exist; the message says how to make it."""
+
+
+class S3AccessError(UserFixableError, RuntimeError):
     """S3 cannot be used as configured; the message says which bucket or key and why."""
 
 
@@ -133,7 +138,7 @@ def check_inputs_exist(catalog: Any, names: Iterable[str], how_to_create: Mappin
     if remote:
         raise S3AccessError(message + "\nUpload the bundled data with `kedro data upload --env aws`, "
                             "or point the catalog entry at your data.")
-    raise FileNotFoundError(message)
+    raise MissingInputError(message)
 
 
 def catalog_datasets(catalog: Any, names: Iterable[str]) -> Iterator[tuple[str, Any]]:

@@ -44,6 +44,17 @@ def test_new_data_gets_no_target_expectations(credit):
     assert len(for_new) < len(entries_for(suite, "training"))
 
 
+def test_new_data_gets_no_expectations_on_dropped_columns(credit):
+    """Identifiers and leaky columns (data.drop_columns) are checked in training, not in rows to score."""
+    data = DataConfig(task="classification", target="Status", drop_columns=["Records"])
+    suite = build_suite(credit, data, name="credit")
+    for_new = entries_for(suite, "new_data")
+    assert not [e for e in for_new if e.kwargs.get("column") in ("Status", "Records")]
+    assert _by(suite, "expect_column_to_exist", "Records")[0].applies_to == ["training"]
+    (columns,) = [e for e in for_new if e.type == "expect_table_columns_to_match_set"]
+    assert "Records" not in columns.kwargs["column_set"] and columns.kwargs["exact_match"] is False
+
+
 def test_regression_target_gets_a_range_not_a_value_set():
     frame = pd.DataFrame({"price": [100.5, 250.0, 300.25, 120.0], "rooms": [1, 2, 3, 2]})
     suite = build_suite(frame, DataConfig(task="regression", target="price"), name="houses")

@@ -50,3 +50,40 @@ def test_clustering_without_candidates_is_a_configuration_error(credit, base_par
     features = build_feature_pipeline(credit, data, base_params["features"])
     with pytest.raises(ConfigurationError, match="training.clustering"):
         train_model(pd.DataFrame(credit), features, data, base_params["training"])
+
+
+def test_the_search_logs_a_line_per_finished_candidate(credit, base_params, fast_training, caplog):
+    features = build_feature_pipeline(credit, base_params["data"], base_params["features"])
+    training = {**fast_training, "search": {**fast_training["search"], "n_iter": 3, "scoring": None}}
+    with caplog.at_level("INFO", logger="ml_on_aws.pipelines.training"):
+        train_model(credit, features, base_params["data"], training)
+    lines = [r.getMessage() for r in caplog.records if "Search candidate" in r.getMessage()]
+    assert [line.split(":")[0] for line in lines] == [f"Search candidate {i}/3" for i in (1, 2, 3)]
+    assert "roc_auc" in lines[0] and "2 left" in lines[0] and lines[-1].endswith(".")
+    assert any("scoring=roc_auc (the task's default)" in r.getMessage() for r in caplog.records)
+
+
+def test_multiclass_search_defaults_to_roc_auc_ovr_and_refuses_nan_scores(credit, base_params, fast_training):
+    three = credit.assign(Status=np.where(credit["Age"] < 30, "young", np.where(credit["Age"] < 45, "mid", "old")))
+    data = {**base_params["data"], "positive_label": None}
+    features = build_feature_pipeline(three, data, base_params["features"])
+    training = {**fast_training, "search": {**fast_training["search"], "scoring": None}}
+    _, table = train_model(three, features, data, training)
+    assert table["mean_test_score"].notna().all()
+    nan_scoring = {**fast_training, "search": {**fast_training["search"], "scoring": "roc_auc"}}
+    with pytest.raises(ConfigurationError, match="training.search.scoring"):
+        train_model(three, features, data, nan_scoring)
+
+
+def test_search_batches_fill_the_workers_and_still_log_every_candidate(credit, base_params, fast_training, caplog):
+    from ml_on_aws.pipelines.training.progress import _batch_size
+
+    assert [_batch_size(1, 3), _batch_size(2, 5), _batch_size(4, 2), _batch_size(8, 3)] == [1, 1, 2, 3]
+    features = build_feature_pipeline(credit, base_params["data"], base_params["features"])
+    search = {**fast_training["search"], "n_iter": 3, "cv": 2, "n_jobs": 4, "scoring": None}
+    with caplog.at_level("INFO", logger="ml_on_aws.pipelines.training"):
+        _, table = train_model(credit, features, base_params["data"], {**fast_training, "search": search})
+    lines = [r.getMessage() for r in caplog.records if "Search candidate" in r.getMessage()]
+    assert [line.split(":")[0] for line in lines] == [f"Search candidate {i}/3" for i in (1, 2, 3)]
+    # Two candidates in the first batch: the estimate of what is left comes after the batch.
+    assert "left" not in lines[0] and "1 left" in lines[1] and len(table) == 3

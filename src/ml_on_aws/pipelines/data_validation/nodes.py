@@ -7,19 +7,24 @@ from typing import Any, Literal
 
 import pandas as pd
 
-from ml_on_aws.config import ValidationConfig, parse
-from ml_on_aws.pipelines.data_validation.expectations import data_docs_html, validate_frame
+from ml_on_aws.config import DataConfig, UserFixableError, ValidationConfig, parse
+from ml_on_aws.pipelines.data_validation.expectations import (
+    data_docs_html,
+    jsonable,
+    validate_frame,
+)
 from ml_on_aws.pipelines.data_validation.suite import (
     Role,
     entries_for,
     entries_for_test_set,
     parse_suite,
+    unused_by_model,
 )
 
 logger = logging.getLogger(__name__)
 
 
-class DataValidationError(ValueError):
+class DataValidationError(UserFixableError, ValueError):
     """The data broke a critical expectation; nothing after validation may run on it."""
 
 
@@ -31,10 +36,14 @@ def validate_training_data(
 
 
 def validate_new_data(
-    new_data: pd.DataFrame, expectation_suite: dict[str, Any], validation_params: dict[str, Any]
+    new_data: pd.DataFrame, expectation_suite: dict[str, Any], validation_params: dict[str, Any],
+    data_params: dict[str, Any] | None = None,
 ) -> tuple[dict[str, Any], str]:
-    """Report and Data Docs page of the rows to score; expectations on the target do not apply."""
-    return _validate(new_data, expectation_suite, validation_params, dataset="new_data", role="new_data")
+    """Report and Data Docs page of the rows to score; expectations on the target and on
+    ``data.drop_columns`` do not apply (the model reads neither), whatever the suite says."""
+    unused = unused_by_model(parse(DataConfig, data_params, "data")) if data_params else set()
+    return _validate(new_data, expectation_suite, validation_params, dataset="new_data", role="new_data",
+                     unused_columns=unused)
 
 
 def validate_test_data(
@@ -47,17 +56,19 @@ def validate_test_data(
 
 def _validate(
     frame: pd.DataFrame, suite_content: dict[str, Any], params: dict[str, Any], dataset: str,
-    role: Role | Literal["test"],
+    role: Role | Literal["test"], unused_columns: set[str] | frozenset[str] = frozenset(),
 ) -> tuple[dict[str, Any], str]:
     settings = parse(ValidationConfig, params, "validation")
     suite = parse_suite(suite_content)
-    entries = entries_for_test_set(suite) if role == "test" else entries_for(suite, role)
+    entries = entries_for_test_set(suite) if role == "test" else entries_for(suite, role, unused_columns)
     outcomes, result = validate_frame(frame, entries, dataset, settings.example_values, settings.observe_passing)
     # A missing column fails every expectation on it; report it once, as missing.
     missing = {o["column"] for o in outcomes if o["expectation"] == "expect_column_to_exist" and not o["success"]}
     for outcome in outcomes:
         if outcome["column"] in missing and outcome["expectation"] != "expect_column_to_exist":
             outcome.update(success=None, skipped="column missing")
+    for outcome in outcomes:
+        _quote_values_of_wrong_type(outcome, frame, settings.example_values)
     failed = [o for o in outcomes if o["success"] is False]
     critical = [o for o in failed if o["severity"] == "critical"]
     report = {
@@ -79,6 +90,28 @@ def _validate(
     return report, data_docs_html(result)
 
 
+_TYPE_EXPECTATIONS = ("expect_column_values_to_be_in_type_list", "expect_column_type_to_be")
+
+
+def _quote_values_of_wrong_type(outcome: dict[str, Any], frame: pd.DataFrame, limit: int) -> None:
+    """A failed numeric type check, with how many values are not numbers and some of them.
+
+    Great Expectations checks the column's type as a whole and names only the type it saw.
+    """
+    column = outcome.get("column")
+    if outcome["success"] is not False or outcome["expectation"] not in _TYPE_EXPECTATIONS or column not in frame:
+        return
+    expected = outcome["kwargs"].get("type_list") or [outcome["kwargs"].get("type_")]
+    if not any(str(t).startswith(("int", "float")) for t in expected):
+        return
+    values = frame[column]
+    not_numbers = values[values.notna() & pd.to_numeric(values, errors="coerce").isna()]
+    outcome.update(
+        unexpected_count=len(not_numbers), element_count=len(values),
+        examples=jsonable(list(pd.unique(not_numbers))[:limit]),
+    )
+
+
 def stop_on_critical_failures(frame: pd.DataFrame, report: dict[str, Any]) -> pd.DataFrame:
     """``frame`` unchanged when no critical expectation failed; else raise, naming each failure.
 
@@ -89,9 +122,17 @@ def stop_on_critical_failures(frame: pd.DataFrame, report: dict[str, Any]) -> pd
         logger.warning("Dataset '%s': %s", report["dataset"], describe_failure(warning, report["rows"]))
     if report["critical_failures"]:
         lines = "\n".join(f"  - {describe_failure(f, report['rows'])}" for f in report["critical_failures"])
+        # New data lacking a column is the data's fault; a training table's columns may have changed on purpose.
+        missing = report["dataset"] != "new_data" and any(
+            f["expectation"] == "expect_column_to_exist" for f in report["critical_failures"]
+        )
+        hint = (
+            "\nIf the table's columns changed on purpose, rewrite the suite (catalog entry 'expectation_suite') "
+            "with: kedro validation init-suite --dataset raw_data --force" if missing else ""
+        )
         raise DataValidationError(
             f"Dataset '{report['dataset']}' failed {len(report['critical_failures'])} critical expectation(s) "
-            f"of suite '{report['suite']}'; nothing downstream ran:\n{lines}"
+            f"of suite '{report['suite']}'; nothing downstream ran:\n{lines}{hint}"
         )
     logger.info(
         "Dataset '%s' passed %d expectations (%d warning(s)).",
@@ -110,7 +151,9 @@ def describe_failure(outcome: dict[str, Any], rows: int) -> str:
     if outcome.get("error"):
         return f"{text} could not be checked: {outcome['error']}"
     if outcome.get("unexpected_count") is not None:
-        text += f": {outcome['unexpected_count']} of {outcome.get('element_count', rows)} rows failed"
+        observed = outcome.get("observed_value")
+        text += f": observed {observed!r};" if observed is not None else ":"
+        text += f" {outcome['unexpected_count']} of {outcome.get('element_count', rows)} rows failed"
         if outcome.get("examples"):
             text += f", e.g. {outcome['examples']}"
         return text

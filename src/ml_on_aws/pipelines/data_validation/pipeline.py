@@ -19,7 +19,7 @@ def create_pipeline(**kwargs) -> Pipeline:
 
 def create_new_data_pipeline(**kwargs) -> Pipeline:
     """New-data validation: feeds ``validated_new_data`` to batch inference."""
-    return _validate_then_gate("new_data", validate_new_data)
+    return _validate_then_gate("new_data", validate_new_data, extra_inputs=["params:data"])
 
 
 def create_test_data_pipeline(**kwargs) -> Pipeline:
@@ -27,14 +27,14 @@ def create_test_data_pipeline(**kwargs) -> Pipeline:
     return _validate_then_gate("test_data", validate_test_data)
 
 
-def _validate_then_gate(dataset: str, validate: Callable) -> Pipeline:
+def _validate_then_gate(dataset: str, validate: Callable, extra_inputs: list[str] | None = None) -> Pipeline:
     """``<dataset>_validation`` and ``_data_docs``, then ``validated_<dataset>`` only if no
     critical expectation failed (a separate node, so the reports are saved before a stop)."""
     return Pipeline(
         [
             node(
                 func=validate,
-                inputs=[dataset, "expectation_suite", "params:validation"],
+                inputs=[dataset, "expectation_suite", "params:validation", *(extra_inputs or [])],
                 outputs=[f"{dataset}_validation", f"{dataset}_data_docs"],
                 name=f"validate_{dataset}",
             ),

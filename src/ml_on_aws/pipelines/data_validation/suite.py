@@ -52,8 +52,34 @@ def parse_suite(content: dict[str, Any] | None) -> Suite:
         raise ConfigurationError(f"Invalid expectation suite ({problems}).") from None
 
 
-def entries_for(suite: Suite, role: Role) -> list[SuiteEntry]:
-    return [entry for entry in suite.expectations if role in entry.applies_to]
+def entries_for(suite: Suite, role: Role, unused_columns: set[str] | frozenset[str] = frozenset()) -> list[SuiteEntry]:
+    """The entries that check ``role``; for new data, none that requires ``unused_columns``
+    (the target and ``data.drop_columns``: rows to score need only the columns the model reads)."""
+    entries = [entry for entry in suite.expectations if role in entry.applies_to]
+    if role != "new_data" or not unused_columns:
+        return entries
+    return [_without_columns(entry, unused_columns) for entry in entries if entry.kwargs.get("column") not in unused_columns]
+
+
+def _without_columns(entry: SuiteEntry, columns: set[str] | frozenset[str]) -> SuiteEntry:
+    if "column_set" not in entry.kwargs:
+        return entry
+    kept = [c for c in entry.kwargs["column_set"] if c not in columns]
+    # The unused columns may be there or not: only the model's columns must be.
+    return entry.model_copy(update={"kwargs": {**entry.kwargs, "column_set": kept, "exact_match": False}})
+
+
+def unused_by_model(data: DataConfig) -> set[str]:
+    """Columns the model never reads: rows to score may lack them."""
+    return {c for c in (data.target, *data.drop_columns) if c}
+
+
+def required_columns(suite: Suite, role: Role) -> list[str]:
+    """The columns whose absence is a critical failure for ``role``."""
+    return [
+        entry.kwargs["column"] for entry in entries_for(suite, role)
+        if entry.type == "expect_column_to_exist" and entry.severity == "critical" and "column" in entry.kwargs
+    ]
 
 
 _ROW_COUNT = "expect_table_row_count_to_be_between"
@@ -83,7 +109,8 @@ def build_suite(
     if frame.empty:
         raise ConfigurationError(f"Cannot build suite '{name}' from an empty table.")
     target = data.target if data.target in frame.columns else None
-    inputs = [c for c in frame.columns if c != target]
+    unused = unused_by_model(data)
+    model_columns = [c for c in frame.columns if c not in unused]
     rows = len(frame)
     entries: list[SuiteEntry] = [
         SuiteEntry(
@@ -102,13 +129,14 @@ def build_suite(
         ),
         SuiteEntry(
             type="expect_table_columns_to_match_set",
-            kwargs={"column_set": inputs, "exact_match": True},
+            kwargs={"column_set": model_columns, "exact_match": False},
             severity="warning",
             applies_to=["new_data"],
+            notes="The columns the model reads; the target and data.drop_columns may be absent.",
         ),
     ]
     for column in frame.columns:
-        roles: list[Role] = ["training"] if column == target else list(BOTH)
+        roles: list[Role] = ["training"] if column in unused else list(BOTH)
         entries += _column_entries(frame[column], roles, column == target, data, max_categories, null_tolerance)
     return Suite(name=name, expectations=entries)
 

@@ -14,6 +14,20 @@ from ml_on_aws.predictions import predict_with_proba
 
 # The primary metric of each task, higher is better, used for bias vs variance.
 PRIMARY_METRIC = {"classification": "roc_auc", "regression": "r2", "clustering": "silhouette"}
+# Scores where lower is better: a quality gate on them needs greater_is_better: false.
+ERROR_METRICS = {"rmse", "mae", "mape", "log_loss", "davies_bouldin"}
+
+
+def metric_names(task: str, n_classes: int | None = None, has_proba: bool = True) -> set[str]:
+    """The test scores ``task_scores`` computes for the task: what a quality gate can use."""
+    if task == "regression":
+        return {"rmse", "mae", "r2", "mape"}
+    if task == "clustering":
+        return {"n_clusters", "silhouette", "davies_bouldin"}
+    names = {"accuracy", "balanced_accuracy"} | ({"roc_auc", "log_loss"} if has_proba else set())
+    if (n_classes or 2) <= 2:
+        return names | {"precision", "recall", "f1"}
+    return names | {f"{kind}_{average}" for kind in ("precision", "recall", "f1") for average in ("macro", "weighted")}
 
 
 def positive_label(y: pd.Series, data: DataConfig) -> Any:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from ml_on_aws.config import ConfigurationError, DataConfig
+from ml_on_aws.config import ConfigurationError, DataConfig, FeatureConfig
 
 # A numeric target with more distinct values than this cannot be a classification label.
 _MAX_CLASSES = 100
@@ -104,5 +104,42 @@ def _check_task_fits_target(target: pd.Series, data: DataConfig, fail) -> None:
             fail(
                 "data.positive_label",
                 f"positive_label {data.positive_label!r} is not a value of '{name}' "
-                f"(values: {sorted(map(str, target.unique()))[:10]}).",
+                f"(values: {sorted(map(str, target.unique()))[:10]}).{_quote_advice(data.positive_label, target)}",
+            )
+
+
+# What YAML 1.1 (and so Kedro's configuration) reads as a boolean when it is not quoted.
+_YAML_BOOLEANS = {True: {"yes", "y", "true", "on"}, False: {"no", "n", "false", "off"}}
+
+
+def _quote_advice(label: object, target: pd.Series) -> str:
+    """A label the user wrote as Yes/No/On/Off arrives as a boolean: tell them to quote it."""
+    if not isinstance(label, bool):
+        return ""
+    spelled = [str(v) for v in target.unique() if str(v).lower() in _YAML_BOOLEANS[label]]
+    example = spelled[0] if spelled else ("Yes" if label else "No")
+    return (
+        f" YAML reads an unquoted {example} as the boolean {label}: quote it, "
+        f"positive_label: \"{example}\" (or --params 'data.positive_label=\"{example}\"')."
+    )
+
+
+def check_derived_features(columns: list[str], data: DataConfig, features: FeatureConfig, where: str) -> None:
+    """Raise ``ConfigurationError`` when a derived feature uses a column that is not a feature.
+
+    Checked before the first node: the bundled example's derived features name credit columns,
+    and a new table otherwise failed only after validation and the split.
+    """
+    usable = set(columns) - {data.target, *data.drop_columns}
+    for spec in features.derived:
+        unknown = [c for c in spec.columns if c not in usable]
+        if unknown:
+            raise ConfigurationError(
+                f"Derived feature '{spec.name}' uses column(s) {unknown} that are not features of the table "
+                f"(the target, dropped, or absent). Fix or remove it under 'features.derived' in {where} "
+                "(`derived: []` for none)."
+            )
+        if spec.kind in ("ratio", "difference", "product") and len(spec.columns) != 2:
+            raise ConfigurationError(
+                f"Derived feature '{spec.name}' ({spec.kind}) needs exactly two columns. Fix 'features.derived' in {where}."
             )

@@ -10,7 +10,10 @@ from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
 
 from ml_on_aws.config import ConfigurationError, DataConfig, FeatureConfig, SplitConfig, parse
-from ml_on_aws.pipelines.feature_engineering.columns import resolve_feature_columns
+from ml_on_aws.pipelines.feature_engineering.columns import (
+    check_derived_features,
+    resolve_feature_columns,
+)
 from ml_on_aws.pipelines.feature_engineering.transformers import build_feature_steps
 
 logger = logging.getLogger(__name__)
@@ -88,15 +91,7 @@ def build_feature_pipeline(
     data = parse(DataConfig, data_params, "data")
     features = parse(FeatureConfig, feature_params, "features")
     columns = resolve_feature_columns(train.dtypes, data)
-    for spec in features.derived:
-        unknown = [c for c in spec.columns if c not in columns.all]
-        if unknown:
-            raise ConfigurationError(
-                f"Derived feature '{spec.name}' uses column(s) {unknown} that are not features; "
-                "fix features.derived in the parameters."
-            )
-        if spec.kind in ("ratio", "difference", "product") and len(spec.columns) != 2:
-            raise ConfigurationError(f"Derived feature '{spec.name}' ({spec.kind}) needs exactly two columns.")
+    check_derived_features(columns.all, data, features, "the parameters")
     logger.info(
         "Features: %d numeric %s, %d categorical %s, %d derived.",
         len(columns.numeric), columns.numeric, len(columns.categorical), columns.categorical,

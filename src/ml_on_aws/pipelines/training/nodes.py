@@ -8,11 +8,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sklearn.metrics import silhouette_score
-from sklearn.model_selection import GridSearchCV, ParameterGrid, RandomizedSearchCV
+from sklearn.model_selection import ParameterGrid
 from sklearn.pipeline import Pipeline
 
 from ml_on_aws.config import ClusteringConfig, ConfigurationError, DataConfig, TrainingConfig, parse
 from ml_on_aws.pipelines.training.estimators import InductiveClusterer, make_estimator, search_space
+from ml_on_aws.pipelines.training.progress import ProgressGridSearchCV, ProgressRandomizedSearchCV
+from ml_on_aws.pipelines.training.scoring import default_scoring
 
 logger = logging.getLogger(__name__)
 
@@ -37,11 +39,11 @@ def train_model(
         if training.clustering is None:
             raise ConfigurationError("Task 'clustering' needs training.clustering.candidates in the parameters.")
         return select_clusterer(X, feature_pipeline, training.clustering)
-    return tune_supervised(X, y, feature_pipeline, training)
+    return tune_supervised(X, y, feature_pipeline, training, data.task)
 
 
 def tune_supervised(
-    X: pd.DataFrame, y: pd.Series, feature_pipeline: Pipeline, training: TrainingConfig
+    X: pd.DataFrame, y: pd.Series, feature_pipeline: Pipeline, training: TrainingConfig, task: str = "classification"
 ) -> tuple[Pipeline, pd.DataFrame]:
     model = Pipeline([*feature_pipeline.steps, ("model", make_estimator(training.estimator))])
     search = training.search
@@ -51,19 +53,27 @@ def tune_supervised(
         model.fit(X, y)
         # Header only: an empty CSV without columns cannot be read back by the next stage.
         return model, pd.DataFrame(columns=["params", "mean_test_score", "std_test_score", "rank_test_score"])
-    common = dict(scoring=search.scoring, cv=search.cv, n_jobs=search.n_jobs, verbose=search.verbose, refit=True)
+    scoring = search.scoring or default_scoring(task, y.nunique(), model.steps[-1][1])
+    # Progress is logged per candidate here; scikit-learn's own lines only from verbose 2 on.
+    common = dict(scoring=scoring, cv=search.cv, n_jobs=search.n_jobs, verbose=max(search.verbose - 1, 0), refit=True)
     if search.kind == "grid":
-        tuner = GridSearchCV(model, space, **common)
+        tuner = ProgressGridSearchCV(model, space, **common)
     else:
-        tuner = RandomizedSearchCV(
+        tuner = ProgressRandomizedSearchCV(
             model, space, n_iter=search.n_iter, random_state=search.random_state, **common
         )
     logger.info(
-        "Tuning %s: %s search, %d-fold CV on %d rows, scoring=%s.",
-        training.estimator.class_path, search.kind, search.cv, len(X), search.scoring or "default",
+        "Tuning %s: %s search, %d-fold CV on %d rows, scoring=%s%s.",
+        training.estimator.class_path, search.kind, search.cv, len(X), scoring,
+        "" if search.scoring else " (the task's default)",
     )
     tuner.fit(X, y)
-    logger.info("Best CV score %.4f with %s.", tuner.best_score_, tuner.best_params_)
+    if not np.isfinite(tuner.cv_results_["mean_test_score"]).any():
+        raise ConfigurationError(
+            f"Every search candidate scored NaN with scoring '{scoring}': it cannot score this task, or every "
+            "fit failed (see the warnings above). Fix 'training.search.scoring' in the parameters."
+        )
+    logger.info("Best CV %s %.4f with %s.", scoring, tuner.best_score_, tuner.best_params_)
     return tuner.best_estimator_, _tidy_cv_results(tuner.cv_results_)
 
 

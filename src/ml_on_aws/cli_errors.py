@@ -1,0 +1,59 @@
+"""`kedro run` with the project's own expected errors printed as messages, not tracebacks.
+
+A wrong parameter, a table that breaks its expectation suite or a missing input file is the
+user's to fix: they need what is wrong, where and how to fix it, which the message says. The
+two hundred lines of traceback frames Kedro prints above it are for bugs in the code.
+Set ML_ON_AWS_TRACEBACK=1 to see them anyway.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from typing import Any
+
+import click
+
+from ml_on_aws.config import UserFixableError
+
+TRACEBACK_VARIABLE = "ML_ON_AWS_TRACEBACK"
+
+
+def user_fixable(exc: BaseException) -> UserFixableError | None:
+    """The project's user-fixable error that caused ``exc``, if any (Kedro may wrap it)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, UserFixableError):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None
+
+
+def with_short_errors(command: click.Command) -> click.Command:
+    """A copy of ``command`` that ends with the message and exit code 1 on a user-fixable error."""
+    callback = command.callback
+
+    @functools.wraps(callback)
+    def run_reporting_errors(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return callback(*args, **kwargs)
+        except Exception as exc:
+            error = user_fixable(exc)
+            if error is None or os.environ.get(TRACEBACK_VARIABLE, "").lower() in ("1", "true", "yes"):
+                raise
+            raise click.ClickException(
+                f"{type(error).__name__}: {error}\n(Set {TRACEBACK_VARIABLE}=1 to see the traceback.)"
+            ) from None
+
+    return click.Command(
+        name=command.name, params=command.params, callback=run_reporting_errors, help=command.help,
+        short_help=command.short_help, epilog=command.epilog, context_settings=command.context_settings,
+    )
+
+
+def kedro_run_with_short_errors() -> click.Command:
+    from kedro.framework.cli.project import run
+
+    return with_short_errors(run)
