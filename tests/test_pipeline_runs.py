@@ -83,6 +83,37 @@ def test_clustering_by_environment(project):
     assert predictions["prediction"].nunique() >= 2
 
 
+def test_multiclass_by_environment(project):
+    """Three species, missing values, the task's default scorer (roc_auc_ovr), a macro-F1 gate."""
+    _check(run_kedro(project, "run", "--env", "penguins_multiclass", "--params", FAST_SEARCH))
+    report = _report(project)
+    assert report["task"] == "classification"
+    assert report["test"]["f1_macro"] > 0.9
+    cv_results = pd.read_csv(project / "data/08_reporting/cv_results.csv")
+    assert cv_results["mean_test_score"].notna().all() and cv_results["mean_test_score"].nunique() > 1
+    new = pd.read_csv(project / "data/01_raw/penguins_new.csv")
+    predictions = pd.read_csv(project / "data/07_model_output/predictions.csv")
+    assert len(predictions) == len(new)
+    assert set(predictions["prediction"]) <= {"Adelie", "Chinstrap", "Gentoo"}
+    assert {"proba_Adelie", "proba_Chinstrap", "proba_Gentoo"} <= set(predictions.columns)
+
+
+def test_regression_on_a_date_column_by_environment(project):
+    """A date parsed and turned into numbers inside the model; new rows carry only the date's text."""
+    _check(run_kedro(project, "run", "--env", "seattle_weather_dates", "--params", FAST_SEARCH))
+    report = _report(project)
+    assert report["task"] == "regression"
+    assert 0.6 < report["test"]["r2"] < 0.99
+    new = pd.read_csv(project / "data/01_raw/seattle_weather_new.csv")
+    predictions = pd.read_csv(project / "data/07_model_output/predictions.csv")
+    assert len(predictions) == len(new)
+    # November and December in Seattle: maxima of a few degrees Celsius, none of a summer's 25+.
+    assert predictions["prediction"].between(-5, 20).all()
+    model = joblib.load(_latest(project / "data/06_models/model.pkl"))
+    names = set(model[:-1].get_feature_names_out())
+    assert {"date_month", "date_dayofyear"} <= {name.split("__")[-1] for name in names}
+
+
 @pytest.mark.parametrize(
     ("params", "local_override", "expected"),
     [
