@@ -53,8 +53,7 @@ def test_a_new_three_class_table_runs_first_time_by_the_readme(tmp_path):
     catalog = catalog_file.read_text()
     catalog = catalog.replace("data/01_raw/credit_data.csv", "data/01_raw/penguins.csv")
     catalog = catalog.replace("data/01_raw/credit_data_new.csv", "data/01_raw/penguins_new.csv")
-    # 3. A registered model name of its own.
-    catalog = catalog.replace("ml_on_aws_credit", "ml_on_aws_penguins")
+    # 3. Nothing to do: the registered model is named after the raw file (ml_on_aws_penguins).
     catalog_file.write_text(catalog)
     # 2. The data section; the credit examples of derived features go.
     parameters_file = project / "conf/base/parameters.yml"
@@ -79,6 +78,10 @@ def test_a_new_three_class_table_runs_first_time_by_the_readme(tmp_path):
     assert len(predictions) == len(new) and set(predictions["prediction"]) <= {"Adelie", "Chinstrap", "Gentoo"}
     decision = json.loads((project / "data/08_reporting/release_decision.json").read_text())
     assert decision["promote"] is True
+    import mlflow
+
+    client = mlflow.MlflowClient(tracking_uri=f"sqlite:///{project / 'mlflow.db'}")
+    assert str(client.get_model_version_by_alias("ml_on_aws_penguins", "champion").version) == "1"
 
 
 def test_skipping_the_suite_step_names_the_suite_file_and_the_command(tmp_path):

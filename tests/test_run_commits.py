@@ -25,7 +25,7 @@ pytestmark = pytest.mark.slow
 FAST = "training.search.n_iter=2,training.search.cv=2,evaluation.learning_curve_cv=2,evaluation.learning_curve_max_rows=500"
 # Another split and estimator setting: a model that predicts differently from the last good one.
 OTHER = FAST + ",split.random_state=7,training.estimator.kwargs.random_state=3"
-MODEL_NAME = "ml_on_aws_credit"
+MODEL_NAME = "ml_on_aws_credit_data"
 PREDICTIONS = "data/07_model_output/predictions.csv"
 MODEL_DIR = "data/06_models/mlflow_model"
 

@@ -55,7 +55,7 @@ def _use_project_mlflow(env: str | None) -> None:
 @click.argument("destination", type=click.Path(file_okay=False))
 @click.option("--env", "-e", default=None, help="Kedro environment whose mlflow.yml to use.")
 def download_model_command(model_uri: str, destination: str, env: str | None) -> None:
-    """Copy MODEL_URI (e.g. models:/ml_on_aws_credit@champion) to DESTINATION as a model directory."""
+    """Copy MODEL_URI (e.g. models:/ml_on_aws_credit_data@champion) to DESTINATION as a model directory."""
     from ml_on_aws.mlflow_models import download_model
 
     _use_project_mlflow(env)
@@ -65,7 +65,7 @@ def download_model_command(model_uri: str, destination: str, env: str | None) ->
 @cli.command("serve")
 @click.option("--model-dir", default="data/06_models/mlflow_model", show_default=True,
               help="MLflow model directory the training pipeline wrote.")
-@click.option("--model-uri", default=None, help="Serve a registered model instead, e.g. models:/ml_on_aws_credit@champion.")
+@click.option("--model-uri", default=None, help="Serve a registered model instead, e.g. models:/ml_on_aws_credit_data@champion.")
 @click.option("--env", "-e", default=None, help="Kedro environment whose mlflow.yml resolves --model-uri.")
 @click.option("--host", default=None, help="Address to bind (default 127.0.0.1 or ML_ON_AWS_HOST).")
 @click.option("--port", type=int, default=None, help="Port (default 8080 or SAGEMAKER_BIND_TO_PORT).")

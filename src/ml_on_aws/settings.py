@@ -16,6 +16,7 @@ from ml_on_aws.aws.locations import RESOLVERS as AWS_RESOLVERS
 from ml_on_aws.hooks import ConfigCheckHooks, ReportLocationHooks
 from ml_on_aws.logs import quiet_irrelevant_noise
 from ml_on_aws.memory import MemoryHooks
+from ml_on_aws.model_names import RegisteredModelNameHooks
 from ml_on_aws.runs import RunCommitHooks
 from ml_on_aws.sagemaker.hosts import current_host
 from ml_on_aws.tracking import RunIdentityHooks, local_artifact_location
@@ -25,9 +26,10 @@ from ml_on_aws.tracking import RunIdentityHooks, local_artifact_location
 warnings.filterwarnings("ignore", message=r"register_new_resolver\(\) is deprecated", category=UserWarning)
 quiet_irrelevant_noise()
 
+# RegisteredModelNameHooks: a registered model without a catalog model_name is named after raw_data's file.
 # RunCommitHooks: a run's versions and published outputs become current only when it completes.
 HOOKS = (ConfigCheckHooks(), ReportLocationHooks(), RunIdentityHooks(), S3Hooks(), CloudWatchHooks(), MemoryHooks(),
-         RunCommitHooks())
+         RegisteredModelNameHooks(), RunCommitHooks())
 
 # kedro-viz writes run metadata into .viz/ when its hooks run; a pipeline run has no use for it.
 DISABLE_HOOKS_FOR_PLUGINS = ("kedro-viz",)

@@ -97,14 +97,34 @@ class RegisteredModelDataset(AbstractDataset[ModelRelease, ModelPackage | None])
     kept) and, when the release says so, moves ``alias`` to it: once the run commits (the
     model's files are all logged by then), and only if no other run moved the alias since this
     one compared with the champion.
+
+    Without ``model_name``, a Kedro run names it after the ``raw_data`` file
+    (:mod:`ml_on_aws.model_names`), so each dataset has its own champion.
     """
 
-    def __init__(self, model_name: str, alias: str = "champion", artifact_name: str = "model",
+    def __init__(self, model_name: str | None = None, alias: str = "champion", artifact_name: str = "model",
                  metadata: dict[str, Any] | None = None) -> None:
-        self._model_name = model_name
+        self._name = model_name
         self._alias = alias
         self._artifact_name = artifact_name
         self.metadata = metadata
+
+    @property
+    def model_name(self) -> str | None:
+        return self._name
+
+    @model_name.setter
+    def model_name(self, value: str) -> None:
+        self._name = value
+
+    @property
+    def _model_name(self) -> str:
+        if not self._name:
+            raise DatasetError(
+                "RegisteredModelDataset has no model_name: set one in the catalog, or run through Kedro, "
+                "which names it after the raw_data file (ml_on_aws.model_names)."
+            )
+        return self._name
 
     def load(self) -> ModelPackage | None:
         import mlflow
@@ -153,7 +173,7 @@ class RegisteredModelDataset(AbstractDataset[ModelRelease, ModelPackage | None])
                     f"; @{self._alias} moves to it when the run commits" if data.promote else f"; @{self._alias} unchanged")
 
     def _describe(self) -> dict[str, Any]:
-        return {"model_name": self._model_name, "alias": self._alias}
+        return {"model_name": self._name, "alias": self._alias}
 
 
 class MlflowSklearnModelDataset(AbstractDataset[None, Any]):

@@ -71,6 +71,58 @@ def test_champion_that_cannot_read_this_test_set_is_replaced(strong_and_weak):
     assert release.promote and "cannot score this test set" in decision["reason"] and "Extra" in decision["reason"]
 
 
+def _as(package: ModelPackage, version: str = "3", signature: object = "same", **metadata: object) -> ModelPackage:
+    """The same model claiming another task, target or signature (what a champion records is what counts)."""
+    return ModelPackage(package.model, package.input_example,
+                        package.signature if signature == "same" else signature, package.trusted_types,
+                        {**package.metadata, **metadata, "registered_version": version})
+
+
+@pytest.mark.parametrize(("metadata", "named"), [
+    ({"task": "clustering", "target": None}, "champion v3 is a clustering model of target None"),
+    ({"target": "Seniority"}, "of target 'Seniority'"),
+])
+def test_champion_of_another_task_or_target_is_not_compared(strong_and_weak, metadata, named):
+    strong, weak, params, test = strong_and_weak
+    # The weak candidate would lose a comparison; refusing to compare must not promote it either.
+    release, decision = decide_release(weak, _as(strong, **metadata), test, ACCEPTED, params["data"],
+                                       params["evaluation"])
+    assert not release.promote and decision["promote"] is False
+    assert decision["compared"] is False and decision["champion_score"] is None
+    assert decision["champion_version"] == "3"
+    reason = decision["reason"]
+    assert named in reason and "this candidate is a classification model of target 'Status'" in reason
+    assert "not compared" in reason and "champion_model.model_name" in reason
+    assert decision["champion_mismatch"] == (["task", "target"] if "task" in metadata else ["target"])
+
+
+def test_champion_of_other_input_columns_is_not_compared(strong_and_weak):
+    from mlflow.models import ModelSignature
+    from mlflow.types.schema import ColSpec, Schema
+
+    strong, weak, params, test = strong_and_weak
+    columns = [*(c for c in strong.signature.inputs.input_names() if c != "Income"), "Extra"]
+    other = ModelSignature(inputs=Schema([ColSpec("double", name) for name in columns]),
+                           outputs=strong.signature.outputs)
+    release, decision = decide_release(strong, _as(weak, signature=other), test, ACCEPTED, params["data"],
+                                       params["evaluation"])
+    assert not release.promote and decision["champion_mismatch"] == ["input columns"]
+    assert "only the champion reads Extra" in decision["reason"]
+    assert "only the candidate reads Income" in decision["reason"]
+
+
+def test_same_columns_in_another_order_are_compared(strong_and_weak):
+    from mlflow.models import ModelSignature
+    from mlflow.types.schema import Schema
+
+    strong, weak, params, test = strong_and_weak
+    reordered = ModelSignature(inputs=Schema(list(reversed(strong.signature.inputs.inputs))),
+                               outputs=strong.signature.outputs)
+    release, decision = decide_release(strong, _as(weak, signature=reordered), test, ACCEPTED, params["data"],
+                                       params["evaluation"])
+    assert release.promote and "compared" not in decision and decision["champion_score"] is not None
+
+
 def test_metrics_are_flat_numbers_in_kedro_mlflow_format():
     report = {"train": {"roc_auc": 0.9, "cluster_sizes": {"0": 3}}, "test": {"roc_auc": 0.8, "nan": float("nan")},
               "bias_variance": {"gap": 0.1, "diagnosis": "text"}}

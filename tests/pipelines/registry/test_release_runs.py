@@ -12,7 +12,7 @@ from ...conftest import run_kedro
 
 FAST = "training.search.n_iter=2,training.search.cv=2,evaluation.learning_curve_cv=2,evaluation.learning_curve_max_rows=500"
 WEAK = "training.search.kind=none,training.estimator.kwargs.max_iter=1,training.estimator.kwargs.learning_rate=0.01"
-MODEL_NAME = "ml_on_aws_credit"
+MODEL_NAME = "ml_on_aws_credit_data"
 
 
 def _client(project):

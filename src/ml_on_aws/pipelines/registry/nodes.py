@@ -82,7 +82,11 @@ def decide_release(
     evaluation_params: dict[str, Any],
 ) -> tuple[ModelRelease, dict[str, Any]]:
     """Promote the candidate when it passed the gate and scores at least as well as the champion
-    on this run's test set, with the gate's metric; otherwise the champion stays."""
+    on this run's test set, with the gate's metric; otherwise the champion stays.
+
+    A champion of another task, target or set of input columns is not compared: the candidate
+    is registered without the alias, and the decision says why (``compared`` False).
+    """
     data = parse(DataConfig, data_params, "data")
     evaluation = parse(EvaluationConfig, evaluation_params, "evaluation")
     gate = evaluation.quality_gate
@@ -98,10 +102,64 @@ def decide_release(
         promote, reason = True, "there is no champion yet"
     else:
         decision["champion_version"] = champion.metadata.get("registered_version")
-        promote, reason, decision["champion_score"] = _challenge(champion.model, candidate_score, X, y, data, evaluation)
+        mismatch = incompatibility(champion, candidate)
+        if mismatch:
+            decision["compared"] = False
+            decision["champion_mismatch"] = mismatch
+            promote, reason = False, _not_compared(champion, candidate, mismatch)
+        else:
+            promote, reason, decision["champion_score"] = _challenge(champion.model, candidate_score, X, y, data, evaluation)
     decision.update(promote=promote, reason=reason)
     (logger.info if promote else logger.warning)("Release: %s the candidate: %s.", "promote" if promote else "keep the champion over", reason)
     return ModelRelease(package=candidate, promote=promote, decision=decision), decision
+
+
+def input_columns(package: ModelPackage) -> list[str] | None:
+    """The column names of the model's input signature, or None when it has none."""
+    signature = package.signature
+    if signature is None or signature.inputs is None or not signature.inputs.has_input_names():
+        return None
+    return list(signature.inputs.input_names())
+
+
+def incompatibility(champion: ModelPackage, candidate: ModelPackage) -> list[str]:
+    """What makes the champion another kind of model than the candidate: its task, its target,
+    or its input columns (as far as the champion records them). Empty when they compare."""
+    differences = []
+    for key in ("task", "target"):
+        if key in champion.metadata and champion.metadata.get(key) != candidate.metadata.get(key):
+            differences.append(key)
+    theirs, ours = input_columns(champion), input_columns(candidate)
+    if theirs is not None and ours is not None and set(theirs) != set(ours):
+        differences.append("input columns")
+    return differences
+
+
+def _describe(package: ModelPackage) -> str:
+    target = package.metadata.get("target")
+    return f"a {package.metadata.get('task', 'model of unknown task')} model of target {target!r}"
+
+
+def _columns_change(champion: ModelPackage, candidate: ModelPackage, shown: int = 5) -> str:
+    theirs, ours = set(input_columns(champion) or ()), set(input_columns(candidate) or ())
+
+    def listed(columns: set[str]) -> str:
+        names = sorted(columns)
+        return ", ".join(names[:shown]) + (f" and {len(names) - shown} more" if len(names) > shown else "")
+
+    parts = [f"{label} {listed(cols)}" for label, cols in (("only the champion reads", theirs - ours),
+                                                            ("only the candidate reads", ours - theirs)) if cols]
+    return "; ".join(parts)
+
+
+def _not_compared(champion: ModelPackage, candidate: ModelPackage, mismatch: list[str]) -> str:
+    version = champion.metadata.get("registered_version")
+    reason = (f"champion v{version} is {_describe(champion)}; this candidate is {_describe(candidate)}"
+              f" (another {', '.join(mismatch)})")
+    if "input columns" in mismatch:
+        reason += f" ({_columns_change(champion, candidate)})"
+    return (reason + ": not compared, registered as a new version without the champion alias; give this dataset "
+            "its own registered model name (catalog champion_model.model_name and registered_model.model_name)")
 
 
 def _challenge(champion: Any, candidate_score: float | None, X: pd.DataFrame, y: pd.Series | None,
