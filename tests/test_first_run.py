@@ -46,14 +46,14 @@ def test_a_new_three_class_table_runs_first_time_by_the_readme(tmp_path):
 
     # 1. The table and the rows to score (without the target, the identifiers and the leak).
     table = _three_class_table(900, seed=1)
-    table.to_csv(project / "data/01_raw/penguins.csv", index=False)
+    table.to_csv(project / "data/01_raw/seabird_survey.csv", index=False)
     new = _three_class_table(60, seed=2).drop(columns=["species", "species_code", "animal_id", "record_no"])
-    new.to_csv(project / "data/01_raw/penguins_new.csv", index=False)
+    new.to_csv(project / "data/01_raw/seabird_survey_new.csv", index=False)
     catalog_file = project / "conf/base/catalog.yml"
     catalog = catalog_file.read_text()
-    catalog = catalog.replace("data/01_raw/credit_data.csv", "data/01_raw/penguins.csv")
-    catalog = catalog.replace("data/01_raw/credit_data_new.csv", "data/01_raw/penguins_new.csv")
-    # 3. Nothing to do: the registered model is named after the raw file (ml_on_aws_penguins).
+    catalog = catalog.replace("data/01_raw/credit_data.csv", "data/01_raw/seabird_survey.csv")
+    catalog = catalog.replace("data/01_raw/credit_data_new.csv", "data/01_raw/seabird_survey_new.csv")
+    # 3. Nothing to do: the registered model is named after the raw file (ml_on_aws_seabird_survey).
     catalog_file.write_text(catalog)
     # 2. The data section; the credit examples of derived features go.
     parameters_file = project / "conf/base/parameters.yml"
@@ -81,7 +81,7 @@ def test_a_new_three_class_table_runs_first_time_by_the_readme(tmp_path):
     import mlflow
 
     client = mlflow.MlflowClient(tracking_uri=f"sqlite:///{project / 'mlflow.db'}")
-    assert str(client.get_model_version_by_alias("ml_on_aws_penguins", "champion").version) == "1"
+    assert str(client.get_model_version_by_alias("ml_on_aws_seabird_survey", "champion").version) == "1"
 
 
 def test_skipping_the_suite_step_names_the_suite_file_and_the_command(tmp_path):
