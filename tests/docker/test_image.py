@@ -84,9 +84,10 @@ def test_docker_stop_during_the_search_fails_the_job_within_30_s(docker_env, ima
     kill its pool's workers (no psutil, no `pgrep` in the image), and the exit waited on them."""
     table = pd.read_csv(RAW / "credit_data.csv")
     # 2,500 fits on two worker processes: minutes of search, so the stop lands in the middle of it.
-    # verbose 2 makes each worker print a "[CV] END ..." line per fit: proof the pool is running.
+    # verbose 3 (scikit-learn's verbose 2: the project's 1 is its own line per candidate) makes each
+    # worker print a "[CV] END ..." line per fit: proof the pool is running.
     hyperparameters = {**HYPERPARAMETERS, "training.search.n_iter": "500", "training.search.cv": "5",
-                       "training.search.n_jobs": "2", "training.search.verbose": "2"}
+                       "training.search.n_jobs": "2", "training.search.verbose": "3"}
     opt_ml = training_folder(tmp_path, hyperparameters=hyperparameters, channels={"train": [table]})
     name = f"ml-on-aws-stop-{uuid.uuid4().hex[:8]}"
     started = docker(docker_env, "run", "-d", "--name", name, "--network=host", "-v", f"{opt_ml}:/opt/ml", image, "train")

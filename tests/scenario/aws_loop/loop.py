@@ -122,6 +122,9 @@ class Loop:
             raise StageFailed("moto does not enforce IAM: an unknown access key listed the buckets")
         self.client("s3").list_buckets()  # the admin may
         self.docker_env = {"DOCKER_HOST": ensure_docker()["DOCKER_HOST"]}
+        # The harness is the laptop and SageMaker's hosts at once: its own docker calls (the job
+        # executor's and the endpoint's containers) go to the same engine.
+        os.environ["DOCKER_HOST"] = self.docker_env["DOCKER_HOST"]
         ensure_base_image()
         self.registry = ensure_registry()
         return (f"moto {self.moto.endpoint} enforces IAM after {self.moto._settings.INITIAL_NO_AUTH_ACTION_COUNT:g} bootstrap "
@@ -493,7 +496,6 @@ class Loop:
         runner = LocalRunner(role.client("s3", self.moto.endpoint), lambda line: None, docker_options=["--network=host"],
                              port=18080, environment={**role.environment(), "AWS_ENDPOINT_URL": self.moto.endpoint})
         subprocess.run(["docker", "rm", "-f", model_name], env={**os.environ, **self.docker_env}, capture_output=True)
-        os.environ["DOCKER_HOST"] = self.docker_env["DOCKER_HOST"]
         try:
             if not runner.serve(request, wait=True):
                 raise StageFailed(f"the served container did not answer /ping ({model_name})")
