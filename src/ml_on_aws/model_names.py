@@ -34,17 +34,12 @@ def default_model_name(raw_path: str | None) -> str:
     return PREFIX + (stem or "model")
 
 
-def raw_data_path(dataset: Any) -> str | None:
-    """The file or folder a dataset reads (its ``_filepath``), or None."""
-    path = getattr(dataset, "_filepath", None)
-    return None if path is None else str(path)
-
-
 class RegisteredModelNameHooks:
     """Name every ``RegisteredModelDataset`` of the catalog that has no ``model_name``."""
 
     @hook_impl
     def after_catalog_created(self, catalog: Any) -> None:
+        from ml_on_aws.datasets.internals import location
         from ml_on_aws.datasets.mlflow_model import RegisteredModelDataset
 
         unnamed = [name for name in catalog.keys()
@@ -53,8 +48,7 @@ class RegisteredModelNameHooks:
         datasets = [d for d in datasets if isinstance(d, RegisteredModelDataset) and d.model_name is None]
         if not datasets:
             return
-        raw = catalog[RAW_DATASET] if RAW_DATASET in catalog else None
-        name = default_model_name(raw_data_path(raw))
+        name = default_model_name(location(catalog[RAW_DATASET]) if RAW_DATASET in catalog else None)
         for dataset in datasets:
             dataset.model_name = name
         logger.debug("Registered model name: %s (after %s).", name, RAW_DATASET)
