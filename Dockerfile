@@ -62,5 +62,5 @@ WORKDIR /opt/program
 COPY pyproject.toml ./
 COPY conf ./conf
 EXPOSE 8080
-ENTRYPOINT ["python", "-m", "ml_on_aws.sagemaker"]
+ENTRYPOINT ["python", "-m", "ml_on_aws.container"]
 CMD ["--help"]

@@ -65,7 +65,7 @@ def start(kind: str, model_dir: Path, workers: int, log: Path) -> tuple[subproce
     # `mlflow models serve` starts `uvicorn` from PATH: the one of this environment.
     env = {**os.environ, **QUIET_ENV, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
     if kind == "ml_on_aws":
-        command = [sys.executable, "-m", "ml_on_aws.serving", "--model-dir", str(model_dir),
+        command = [sys.executable, "-m", "ml_on_aws.container.serving", "--model-dir", str(model_dir),
                    "--port", str(port), "--workers", str(workers)]
     else:
         command = [str(Path(sys.executable).with_name("mlflow")), "models", "serve", "-m", str(model_dir),
@@ -152,7 +152,7 @@ def in_process_floor(model_dir: Path, frame: pd.DataFrame, repeats: int) -> dict
     """``model.predict`` on an already-parsed frame, one thread: no HTTP, no parsing."""
     from threadpoolctl import threadpool_limits
 
-    from ml_on_aws.serving import load_model
+    from ml_on_aws.container.serving import load_model
 
     model = load_model(model_dir)
     with threadpool_limits(limits=1):

@@ -23,7 +23,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from ml_on_aws.config import DataConfig  # noqa: E402
+from ml_on_aws.core.config import DataConfig  # noqa: E402
 from ml_on_aws.pipelines.data_validation.suite import build_suite, entries_for  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))

@@ -7,7 +7,7 @@ import tarfile
 
 import pytest
 
-from ml_on_aws.archives import extract_tar
+from ml_on_aws.core.archives import extract_tar
 
 
 def _archive(path, *names: str) -> None:

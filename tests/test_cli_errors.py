@@ -7,7 +7,7 @@ import pytest
 from click.testing import CliRunner
 
 from ml_on_aws.cli_errors import TRACEBACK_VARIABLE, user_fixable, with_short_errors
-from ml_on_aws.config import ConfigurationError
+from ml_on_aws.core.config import ConfigurationError
 from ml_on_aws.pipelines.data_validation.nodes import DataValidationError
 
 

@@ -8,7 +8,7 @@ import pyarrow as pa
 import pytest
 
 from ml_on_aws import settings
-from ml_on_aws.memory import MemoryHooks, release_unused_memory
+from ml_on_aws.hooks.memory import MemoryHooks, release_unused_memory
 
 
 def _rss_mib() -> float:

@@ -8,8 +8,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 
-from ml_on_aws.datasets import MlflowModelDirectoryDataset
-from ml_on_aws.mlflow_models import (
+from ml_on_aws.core.mlflow_models import (
     ModelDirectoryError,
     UntrustedModelError,
     find_model_directory,
@@ -17,7 +16,8 @@ from ml_on_aws.mlflow_models import (
     load_sklearn_model,
     skops_trusted_types,
 )
-from ml_on_aws.predictions import predict_frame
+from ml_on_aws.core.predictions import predict_frame
+from ml_on_aws.datasets import MlflowModelDirectoryDataset
 
 from .model_factory import package_small, train_small
 

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from ml_on_aws.model_names import default_model_name
+from ml_on_aws.hooks.model_names import default_model_name
 
 
 @pytest.mark.parametrize(("path", "name"), [

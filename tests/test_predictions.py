@@ -16,7 +16,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 
-from ml_on_aws.predictions import _predict_is_argmax_of_proba, predict_with_proba
+from ml_on_aws.core.predictions import _predict_is_argmax_of_proba, predict_with_proba
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +67,7 @@ def test_tied_probabilities_are_decided_by_the_model():
     # Four identical rows, two labels each: the leaf is 50/50 and predict() decides the tie.
     from sklearn.tree import DecisionTreeClassifier
 
-    from ml_on_aws.predictions import predict_frame
+    from ml_on_aws.core.predictions import predict_frame
 
     X = pd.DataFrame({"a": [1.0] * 4 + [2.0] * 4})
     y = ["yes", "no", "no", "yes", "yes", "yes", "yes", "no"]

@@ -1,4 +1,4 @@
-"""`kedro run` killed with SIGKILL at several points, and two runs at once (src/ml_on_aws/runs.py).
+"""`kedro run` killed with SIGKILL at several points, and two runs at once (src/ml_on_aws/datasets/runs.py).
 
 After each kill, batch inference and the prediction server give exactly the last good run's
 predictions and the champion stays; the next complete run publishes as usual. The kills are

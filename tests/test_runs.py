@@ -15,8 +15,7 @@ from kedro.io import DataCatalog, Version
 from kedro.pipeline import Pipeline
 from kedro_datasets.pickle import PickleDataset
 
-from ml_on_aws import runs
-from ml_on_aws.datasets import PublishOnCommitDataset, RunManifestsDataset
+from ml_on_aws.datasets import PublishOnCommitDataset, RunManifestsDataset, runs
 
 V1, V2, V3 = "2026-01-01T00.00.00.000Z", "2026-01-02T00.00.00.000Z", "2026-01-03T00.00.00.000Z"
 
@@ -164,7 +163,7 @@ def test_a_signal_stops_the_run_with_one_line_and_gives_the_handler_back(tmp_pat
         pytest.skip(f"{signum.name} is handled by the test runner")
     hooks = runs.RunCommitHooks()
     _run(hooks, _catalog(tmp_path, V1), V1, tmp_path)
-    with caplog.at_level(logging.WARNING, logger="ml_on_aws.runs"), pytest.raises(KeyboardInterrupt, match=f"stopped by {signum.name}"):
+    with caplog.at_level(logging.WARNING, logger="ml_on_aws.datasets.runs"), pytest.raises(KeyboardInterrupt, match=f"stopped by {signum.name}"):
         os.kill(os.getpid(), signum)
         time.sleep(1)
     assert f"Run {V1} stopped by {signum.name}: nothing of it was published" in caplog.text

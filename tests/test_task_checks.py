@@ -6,11 +6,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ml_on_aws.config import ConfigurationError, DataConfig, EvaluationConfig, TrainingConfig
+from ml_on_aws.core.config import ConfigurationError, DataConfig, EvaluationConfig, TrainingConfig
+from ml_on_aws.hooks.task_checks import check_training_fits_task
 from ml_on_aws.pipelines.evaluation.metrics import metric_names, task_scores
 from ml_on_aws.pipelines.feature_engineering.columns import check_config_fits_data
 from ml_on_aws.pipelines.training.scoring import default_scoring, scoring_problem
-from ml_on_aws.task_checks import check_training_fits_task
 
 THREE_CLASSES = pd.Series(["a", "b", "c"] * 50)
 TWO_CLASSES = pd.Series(["yes", "no"] * 50)

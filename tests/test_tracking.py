@@ -8,7 +8,7 @@ import sys
 import pandas as pd
 import pytest
 
-from ml_on_aws.tracking import local_artifact_location, table_identity
+from ml_on_aws.hooks.tracking import local_artifact_location, table_identity
 
 
 @pytest.mark.parametrize(

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import click
 
-from ml_on_aws.aws.cli import aws
 from ml_on_aws.cli_errors import kedro_run_with_short_errors
-from ml_on_aws.sagemaker.cli import sagemaker
+from ml_on_aws.control.aws_cli import aws
+from ml_on_aws.control.sagemaker_cli import sagemaker
 
 
 @click.group(name="ml-on-aws")
@@ -33,7 +33,7 @@ def upload(metadata, env: str, from_env: str, pipeline_name: str, overwrite: boo
 
     With the defaults: the raw data of conf/base goes to s3://$ML_ON_AWS_BUCKET/$ML_ON_AWS_PREFIX/.
     """
-    from ml_on_aws.aws.upload import upload_inputs
+    from ml_on_aws.control.upload import upload_inputs
 
     for transfer in upload_inputs(metadata.project_path, env, from_env, pipeline_name, overwrite):
         action = "uploaded" if transfer.copied else "kept existing (use --overwrite to replace)"
@@ -56,7 +56,7 @@ def _use_project_mlflow(env: str | None) -> None:
 @click.option("--env", "-e", default=None, help="Kedro environment whose mlflow.yml to use.")
 def download_model_command(model_uri: str, destination: str, env: str | None) -> None:
     """Copy MODEL_URI (e.g. models:/ml_on_aws_credit_data@champion) to DESTINATION as a model directory."""
-    from ml_on_aws.mlflow_models import download_model
+    from ml_on_aws.core.mlflow_models import download_model
 
     _use_project_mlflow(env)
     click.echo(download_model(model_uri, destination))
@@ -76,8 +76,8 @@ def serve_command(model_dir: str, model_uri: str | None, env: str | None, host: 
     """Serve predictions over HTTP with the SageMaker contract (/ping, /invocations)."""
     import tempfile
 
-    from ml_on_aws.mlflow_models import download_model
-    from ml_on_aws.serving.__main__ import parse_args, serve
+    from ml_on_aws.container.serving.__main__ import parse_args, serve
+    from ml_on_aws.core.mlflow_models import download_model
 
     if model_uri:
         _use_project_mlflow(env)
@@ -124,8 +124,8 @@ def init_suite(metadata, dataset: str, env: str | None, output: Path | None, for
     """Write a starting expectation suite from a dataset: review it, then edit it."""
     from kedro.framework.session import KedroSession
 
-    from ml_on_aws.config import DataConfig, ValidationConfig, parse
-    from ml_on_aws.hooks import describe_location
+    from ml_on_aws.core.config import DataConfig, ValidationConfig, parse
+    from ml_on_aws.hooks.config_checks import describe_location
     from ml_on_aws.pipelines.data_validation.suite import build_suite, suite_to_yaml
 
     with KedroSession.create(project_path=metadata.project_path, env=env) as session:
@@ -184,7 +184,7 @@ def _run_catalog(metadata, env: str | None):
 @click.pass_obj
 def runs_list(metadata, env: str | None, limit: int) -> None:
     """List committed runs (newest is current) and runs that never committed, with their files."""
-    from ml_on_aws import runs as run_commits
+    from ml_on_aws.datasets import runs as run_commits
 
     session, catalog = _run_catalog(metadata, env)
     with session:
@@ -201,7 +201,7 @@ def runs_list(metadata, env: str | None, limit: int) -> None:
 @click.pass_obj
 def runs_clean(metadata, env: str | None, older_than: float | None, dry_run: bool) -> None:
     """Remove the versions and staged files of runs that failed or were killed before committing."""
-    from ml_on_aws import runs as run_commits
+    from ml_on_aws.datasets import runs as run_commits
 
     session, catalog = _run_catalog(metadata, env)
     with session:

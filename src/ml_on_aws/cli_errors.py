@@ -14,7 +14,7 @@ from typing import Any
 
 import click
 
-from ml_on_aws.config import UserFixableError
+from ml_on_aws.core.config import UserFixableError
 
 TRACEBACK_VARIABLE = "ML_ON_AWS_TRACEBACK"
 

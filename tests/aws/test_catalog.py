@@ -111,7 +111,7 @@ def test_the_endpoint_override_reaches_every_s3_dataset(monkeypatch):
 
 def test_every_output_a_run_writes_on_s3_is_versioned(catalogs):
     """Concurrent runs on one prefix never overwrite each other's files: each run writes its
-    own versions, loads its own or committed ones (src/ml_on_aws/runs.py)."""
+    own versions, loads its own or committed ones (src/ml_on_aws/datasets/runs.py)."""
     from ml_on_aws.pipeline_registry import register_pipelines
 
     base, aws = catalogs

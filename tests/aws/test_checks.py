@@ -8,7 +8,7 @@ from botocore.exceptions import ClientError, EndpointConnectionError
 from kedro.io import DataCatalog, DatasetError, MemoryDataset
 from kedro_datasets.pandas import CSVDataset, ParquetDataset
 
-from ml_on_aws.aws.checks import check_inputs_exist, explain_failure, s3_location
+from ml_on_aws.hooks.s3_checks import check_inputs_exist, explain_failure, s3_location
 
 
 def test_missing_local_inputs_are_all_named_and_parameters_ignored(tmp_path):

@@ -7,7 +7,7 @@ import logging
 from botocore.exceptions import EndpointConnectionError
 from kedro.io import DatasetError
 
-from ml_on_aws.aws.hooks import S3Hooks
+from ml_on_aws.hooks.s3 import S3Hooks
 
 
 def test_a_failed_run_names_the_s3_cause(caplog, monkeypatch):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ml_on_aws.aws.locations import s3_root
-from ml_on_aws.config import ConfigurationError
+from ml_on_aws.core.config import ConfigurationError
 
 
 @pytest.fixture(autouse=True)

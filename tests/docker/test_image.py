@@ -20,7 +20,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from ml_on_aws.sagemaker.entrypoint import METRIC_REGEX
+from ml_on_aws.container.entrypoint import METRIC_REGEX
 from tests.conftest import PROJECT_ROOT
 from tests.sagemaker.test_entrypoint_contract import HYPERPARAMETERS, RAW, training_folder
 from tests.support.docker_engine import docker_build, ensure_base_image, ensure_docker

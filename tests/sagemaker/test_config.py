@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from ml_on_aws.config import ConfigurationError
+from ml_on_aws.core.config import ConfigurationError
 from ml_on_aws.sagemaker.config import instance_types, load, parse_config, read, with_channels
 
 from .conftest import BUCKET, ROLE_ARN, ROOT

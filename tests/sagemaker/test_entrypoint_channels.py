@@ -9,7 +9,7 @@ import re
 import pandas as pd
 import pytest
 
-from ml_on_aws.sagemaker.entrypoint import METRIC_REGEX
+from ml_on_aws.container.entrypoint import METRIC_REGEX
 
 from .test_entrypoint_contract import RAW, failure, run_entrypoint, training_folder
 
@@ -32,7 +32,7 @@ def test_a_test_channel_is_the_test_set_and_all_of_train_trains(tmp_path, credit
     report = json.loads((output / "evaluation_report.json").read_text())
     assert report["rows"] == {"train": 1200, "test": int(test["Status"].notna().sum())}
     assert json.loads((output / "validation" / "test_data_validation.json").read_text())["passed"] is True
-    from ml_on_aws.serving import load_model
+    from ml_on_aws.container.serving import load_model
 
     model = load_model(opt_ml / "model")
     assert len(model.predict(test.drop(columns=["Status"]).head(3))) == 3

@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from ml_on_aws.sagemaker.entrypoint import METRIC_REGEX
+from ml_on_aws.container.entrypoint import METRIC_REGEX
 from tests.conftest import PROJECT_ROOT, copy_project
 
 RAW = PROJECT_ROOT / "data" / "01_raw"
@@ -34,7 +34,7 @@ def run_entrypoint(opt_ml: Path, *args: str, project: Path = PROJECT_ROOT, timeo
     env = {"ML_ON_AWS_PUBLISH_METRICS": "false", **os.environ,
            "ML_ON_AWS_OPT_ML": str(opt_ml), "ML_ON_AWS_PROJECT_DIR": str(project)}
     env.pop("KEDRO_LOGGING_CONFIG", None)
-    return subprocess.run([sys.executable, "-m", "ml_on_aws.sagemaker", *args], env=env, cwd=opt_ml.parent,
+    return subprocess.run([sys.executable, "-m", "ml_on_aws.container", *args], env=env, cwd=opt_ml.parent,
                           capture_output=True, text=True, timeout=timeout)
 
 
@@ -89,7 +89,7 @@ def test_training_writes_the_served_model_and_the_reports(trained, project_copy)
     written = [p for p in project_copy.rglob("*") if p.is_file() and "01_raw" not in p.parts
                and p.parent.name != "local" and "conf" not in p.parts and p.name not in ("pyproject.toml", ".telemetry")]
     assert written == []
-    from ml_on_aws.serving import load_model
+    from ml_on_aws.container.serving import load_model
 
     model = load_model(opt_ml / "model")
     rows = pd.read_csv(RAW / "credit_data_new.csv").head(5)

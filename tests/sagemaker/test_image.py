@@ -20,8 +20,8 @@ import urllib.request
 import boto3
 import pytest
 
+from ml_on_aws.control.image import DOCKER_V2_MANIFEST, PushRefused, push_image
 from ml_on_aws.sagemaker.config import ImageConfig
-from ml_on_aws.sagemaker.image import DOCKER_V2_MANIFEST, PushRefused, push_image
 from tests.conftest import KEDRO
 from tests.support.docker_engine import (
     BASE_IMAGE,

@@ -20,12 +20,12 @@ from botocore.awsrequest import AWSResponse
 from botocore.exceptions import ClientError
 from click.testing import CliRunner
 
-from ml_on_aws.sagemaker import launcher
+from ml_on_aws.control import launcher
+from ml_on_aws.control.image import record_push
+from ml_on_aws.control.launcher import TRAINING, LogTail, follow, outcome
+from ml_on_aws.control.sagemaker_cli import sagemaker as sagemaker_cli
 from ml_on_aws.sagemaker import requests as rq
-from ml_on_aws.sagemaker.cli import sagemaker as sagemaker_cli
 from ml_on_aws.sagemaker.config import load
-from ml_on_aws.sagemaker.image import record_push
-from ml_on_aws.sagemaker.launcher import TRAINING, LogTail, follow, outcome
 
 from ..conftest import run_kedro
 from .conftest import BUCKET, IMAGE_URI, REGION, ROLE_ARN

@@ -21,7 +21,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from ml_on_aws.sagemaker.cli import sagemaker as sagemaker_cli
+from ml_on_aws.control.sagemaker_cli import sagemaker as sagemaker_cli
 from tests.support.docker_engine import docker_build, ensure_base_image, ensure_docker
 
 from .conftest import BUCKET, REGION

@@ -10,9 +10,9 @@ import json
 import boto3
 import pytest
 
+from ml_on_aws.control.local import LocalRunner, batches, final_metrics
 from ml_on_aws.sagemaker import requests as rq
 from ml_on_aws.sagemaker.config import parse_config, read
-from ml_on_aws.sagemaker.local import LocalRunner, batches, final_metrics
 
 from .conftest import BUCKET, IMAGE_URI, REGION, ROOT
 

@@ -15,7 +15,7 @@ import botocore.session
 import pytest
 from botocore.validate import ParamValidator
 
-from ml_on_aws.config import ConfigurationError
+from ml_on_aws.core.config import ConfigurationError
 from ml_on_aws.sagemaker import requests as rq
 from ml_on_aws.sagemaker.config import parse_config, read
 

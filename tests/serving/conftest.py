@@ -37,10 +37,10 @@ class Server:
 
 
 def start_server(model_dir: Path, log: Path, ready_status: int = 200, workers: int = 1, **env: str) -> Server:
-    """``python -m ml_on_aws.serving`` as a user starts it; waits until /ping answers ``ready_status``."""
+    """``python -m ml_on_aws.container.serving`` as a user starts it; waits until /ping answers ``ready_status``."""
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "ml_on_aws.serving", "--model-dir", str(model_dir), "--port", str(port), "--workers", str(workers)],
+        [sys.executable, "-m", "ml_on_aws.container.serving", "--model-dir", str(model_dir), "--port", str(port), "--workers", str(workers)],
         stdout=log.open("w"), stderr=subprocess.STDOUT, env={**os.environ, **env},
     )
     server = Server(process, f"http://127.0.0.1:{port}", log)

@@ -7,7 +7,7 @@ import asyncio
 import pandas as pd
 import pytest
 
-from ml_on_aws.serving.batching import MicroBatcher, score_together
+from ml_on_aws.container.serving.batching import MicroBatcher, score_together
 
 calls: list[int] = []
 

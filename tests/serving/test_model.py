@@ -12,8 +12,8 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 
-from ml_on_aws.predictions import predict_frame
-from ml_on_aws.serving.model import prediction_columns
+from ml_on_aws.container.serving.model import prediction_columns
+from ml_on_aws.core.predictions import predict_frame
 
 
 @pytest.mark.parametrize(

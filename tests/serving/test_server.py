@@ -10,8 +10,8 @@ import httpx
 import pandas as pd
 import pytest
 
-from ml_on_aws.predictions import predict_frame
-from ml_on_aws.serving import load_model
+from ml_on_aws.container.serving import load_model
+from ml_on_aws.core.predictions import predict_frame
 
 from ..conftest import PROJECT_ROOT
 from .conftest import start_server

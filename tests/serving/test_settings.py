@@ -6,7 +6,7 @@ import sys
 
 import pytest
 
-from ml_on_aws.serving.settings import ServerSettings
+from ml_on_aws.container.serving.settings import ServerSettings
 
 MB = 1024 * 1024
 

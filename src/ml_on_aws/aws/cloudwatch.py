@@ -26,7 +26,7 @@ from typing import Any
 from kedro.framework.hooks import hook_impl
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from ml_on_aws.config import ConfigurationError
+from ml_on_aws.core.config import ConfigurationError
 
 logger = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ import os
 import re
 
 from ml_on_aws.aws.session import s3fs_client_kwargs
-from ml_on_aws.config import ConfigurationError
+from ml_on_aws.core.config import ConfigurationError
 
 # https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html (general purpose)
 _BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")

@@ -1,6 +1,6 @@
-"""``python -m ml_on_aws.sagemaker {train,process PIPELINE,serve}``: the image's ENTRYPOINT."""
+"""``python -m ml_on_aws.container {train,process PIPELINE,serve}``: the image's ENTRYPOINT."""
 
-from ml_on_aws.sagemaker.entrypoint import cli
+from ml_on_aws.container.entrypoint import cli
 
 if __name__ == "__main__":
     cli()

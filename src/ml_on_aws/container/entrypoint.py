@@ -1,8 +1,8 @@
 """The container's one entry point, dispatching on how SageMaker starts it.
 
-    python -m ml_on_aws.sagemaker train                 # training job: docker run IMAGE train
-    python -m ml_on_aws.sagemaker process PIPELINE      # processing job (ContainerArguments)
-    python -m ml_on_aws.sagemaker serve [--workers N]   # endpoint: docker run IMAGE serve
+    python -m ml_on_aws.container train                 # training job: docker run IMAGE train
+    python -m ml_on_aws.container process PIPELINE      # processing job (ContainerArguments)
+    python -m ml_on_aws.container serve [--workers N]   # endpoint: docker run IMAGE serve
 
 ``train`` and ``process`` run the Kedro pipelines with the ``sagemaker`` and
 ``sagemaker_processing`` environments (conf/), whose catalogs map the datasets onto /opt/ml.
@@ -56,7 +56,7 @@ STOP_GRACE_ENV = "ML_ON_AWS_STOP_GRACE_SECONDS"
 DEFAULT_STOP_GRACE = 20.0
 STOPPED_REASON = "stopped by SIGTERM (job stopped or timed out)"
 
-logger = logging.getLogger("ml_on_aws.sagemaker")
+logger = logging.getLogger("ml_on_aws.container")
 
 
 class JobError(Exception):
@@ -106,13 +106,13 @@ class OptMl:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m ml_on_aws.sagemaker", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m ml_on_aws.container", description=__doc__.split("\n")[0])
     commands = parser.add_subparsers(dest="command", required=True, metavar="{train,process,serve}")
     commands.add_parser("train", help="a training job: channels in, model and reports out")
     processing = commands.add_parser("process", help="a processing job: run one named Kedro pipeline")
     processing.add_argument("pipeline", help="a registered pipeline, e.g. data_validation, drift, inference")
     serving = commands.add_parser("serve", help="the prediction server (/ping, /invocations)", add_help=False)
-    serving.add_argument("server_args", nargs=argparse.REMAINDER, help="passed to python -m ml_on_aws.serving")
+    serving.add_argument("server_args", nargs=argparse.REMAINDER, help="passed to python -m ml_on_aws.container.serving")
     args = parser.parse_args(argv)
     opt_ml = OptMl.from_env()
     if args.command == "serve":
@@ -125,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def run_server(opt_ml: OptMl, server_args: list[str]) -> int:
     """The prediction server on the model SageMaker unpacked into /opt/ml/model."""
-    from ml_on_aws.serving.__main__ import main as serve_main
+    from ml_on_aws.container.serving.__main__ import main as serve_main
 
     os.environ.setdefault("ML_ON_AWS_MODEL_DIR", str(opt_ml.model))
     serve_main(server_args)
@@ -409,7 +409,7 @@ class KedroProject:
         """Name the missing ProcessingInput before anything runs."""
         from kedro.framework.session import KedroSession
 
-        from ml_on_aws.hooks import describe_location
+        from ml_on_aws.hooks.config_checks import describe_location
 
         with KedroSession.create(project_path=self.project_dir, env=self.env) as session:
             catalog = session.load_context().catalog
@@ -423,7 +423,7 @@ class KedroProject:
 
     @staticmethod
     def location(catalog: Any, name: str) -> Path:
-        from ml_on_aws.hooks import describe_location
+        from ml_on_aws.hooks.config_checks import describe_location
 
         return Path(describe_location(catalog[name])).resolve()
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from ml_on_aws.config import ConfigurationError
+from ml_on_aws.core.config import ConfigurationError
 
 DEFAULT_ENV = "aws"
 
@@ -52,7 +52,7 @@ def aws() -> None:
 @click.pass_obj
 def lambda_package(metadata: Any, env: str, output: Path, vendor: str) -> None:
     """Build the zip of the Lambda functions (handlers, request builder, configuration, pydantic)."""
-    from ml_on_aws.aws.lambda_package import PackageError, package_bytes, resolved_config
+    from ml_on_aws.control.lambda_package import PackageError, package_bytes, resolved_config
 
     try:
         package = package_bytes(resolved_config(_project_path(metadata), env, {}), vendor=vendor)
@@ -83,13 +83,18 @@ def deploy_stack(metadata: Any, stack_name: str, env: str, image_tag: str | None
 
     from ml_on_aws.aws.cloudwatch import load_config as load_cloudwatch_config
     from ml_on_aws.aws.cloudwatch import stack_parameters as metric_parameters
-    from ml_on_aws.aws.lambda_package import (
+    from ml_on_aws.control.lambda_package import (
         PackageError,
         package_bytes,
         package_key,
         resolved_config,
     )
-    from ml_on_aws.aws.stack import TEMPLATE, StackError, deploy_with_functions, existing_repository
+    from ml_on_aws.control.stack import (
+        TEMPLATE,
+        StackError,
+        deploy_with_functions,
+        existing_repository,
+    )
     from ml_on_aws.sagemaker.config import ImageConfig
 
     project = _project_path(metadata)
@@ -137,8 +142,8 @@ def deploy_stack(metadata: Any, stack_name: str, env: str, image_tag: str | None
 
 
 def _pushed_tag(project: Path) -> str:
-    from ml_on_aws.sagemaker.image import pushed_image_uri
-    from ml_on_aws.sagemaker.launcher import git_commit
+    from ml_on_aws.control.image import pushed_image_uri
+    from ml_on_aws.control.launcher import git_commit
 
     uri = pushed_image_uri(project, git_commit(project))
     return uri.rsplit(":", 1)[1] if uri else ""

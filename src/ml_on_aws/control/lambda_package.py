@@ -38,22 +38,24 @@ from pathlib import Path
 from typing import Any
 
 import ml_on_aws
-from ml_on_aws.aws.lambda_handlers import CONFIG_FILE_NAME
+from ml_on_aws.lambda_runtime.handlers import CONFIG_FILE_NAME
 from ml_on_aws.sagemaker import config as sagemaker_config
 
 PROJECT_MODULES = (
     "ml_on_aws/__init__.py",
-    "ml_on_aws/config.py",
-    "ml_on_aws/aws/__init__.py",
-    "ml_on_aws/aws/lambda_handlers.py",
+    "ml_on_aws/core/__init__.py",
+    "ml_on_aws/core/config.py",
+    "ml_on_aws/lambda_runtime/__init__.py",
+    "ml_on_aws/lambda_runtime/handlers.py",
     "ml_on_aws/sagemaker/__init__.py",
     "ml_on_aws/sagemaker/config.py",
     "ml_on_aws/sagemaker/requests.py",
     # newest_model(): the model.tar.gz a scoring job gets, found as the launcher finds it.
-    "ml_on_aws/sagemaker/launcher.py",
-    "ml_on_aws/sagemaker/image.py",
+    "ml_on_aws/control/__init__.py",
+    "ml_on_aws/control/launcher.py",
+    "ml_on_aws/control/image.py",
 )
-# Distributions the modules above import that the Lambda runtime lacks (ml_on_aws.config
+# Distributions the modules above import that the Lambda runtime lacks (ml_on_aws.core.config
 # imports yaml).
 VENDORED = ("pydantic", "pydantic-core", "annotated-types", "typing-extensions", "typing-inspection", "pyyaml")
 LAMBDA_PYTHON = "3.11"

@@ -18,10 +18,10 @@ from typing import Any
 
 from botocore.exceptions import ClientError, WaiterError
 
-from ml_on_aws.config import ConfigurationError
+from ml_on_aws.control.image import pushed_image_uri
+from ml_on_aws.core.config import ConfigurationError
 from ml_on_aws.sagemaker import requests as rq
 from ml_on_aws.sagemaker.config import SageMakerConfig
-from ml_on_aws.sagemaker.image import pushed_image_uri
 
 Echo = Callable[[str], None]
 
@@ -345,7 +345,7 @@ class Launcher:
         self.echo(f"Created model {request['ModelName']} from {request['PrimaryContainer']['ModelDataUrl']}")
 
     def _local_runner(self) -> Any:
-        from ml_on_aws.sagemaker.local import LocalRunner
+        from ml_on_aws.control.local import LocalRunner
 
         local = self.config.local
         return LocalRunner(

@@ -37,7 +37,7 @@ from datetime import UTC, datetime
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from ml_on_aws.archives import extract_tar
+from ml_on_aws.core.archives import extract_tar
 
 Echo = Callable[[str], None]
 CONTAINER_ML = PurePosixPath("/opt/ml")

@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from ml_on_aws.config import ConfigurationError
+from ml_on_aws.core.config import ConfigurationError
 
 DEFAULT_ENV = "aws"
 
@@ -35,8 +35,8 @@ def _options(command: Callable) -> Callable:
 def _launch(
     metadata: Any, env: str, local: bool, action: Callable[[Any], bool], channels: dict[str, str | None] | None = None
 ) -> None:
+    from ml_on_aws.control.launcher import Launcher
     from ml_on_aws.sagemaker.config import load, with_channels
-    from ml_on_aws.sagemaker.launcher import Launcher
 
     try:
         config = with_channels(load(_project_path(metadata), env), channels or {})
@@ -107,10 +107,10 @@ def push_image(metadata: Any, env: str, registry: str | None, no_ecr: bool) -> N
     is refused, and so is a commit tag while untracked files under src/ or conf/ exist."""
     import boto3
 
+    from ml_on_aws.control.image import PushRefused
+    from ml_on_aws.control.image import push_image as push
+    from ml_on_aws.control.launcher import git_commit
     from ml_on_aws.sagemaker.config import load_push_settings
-    from ml_on_aws.sagemaker.image import PushRefused
-    from ml_on_aws.sagemaker.image import push_image as push
-    from ml_on_aws.sagemaker.launcher import git_commit
 
     project_path = _project_path(metadata)
     try:

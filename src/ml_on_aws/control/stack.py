@@ -2,7 +2,7 @@
 
 ``deploy`` creates the stack or updates it (no changes is not an error) and returns its outputs;
 on failure it raises :class:`StackError` with the events that say which resource failed and why.
-``kedro aws deploy-stack`` (see :mod:`ml_on_aws.aws.cli`) runs it twice on a first deployment:
+``kedro aws deploy-stack`` (see :mod:`ml_on_aws.control.aws_cli`) runs it twice on a first deployment:
 the functions' code lives in the stack's own bucket, so the bucket must exist before it.
 """
 

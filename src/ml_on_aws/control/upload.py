@@ -15,7 +15,7 @@ from kedro.config import MissingConfigException
 from kedro.framework.project import pipelines, settings
 from kedro.io.core import get_filepath_str
 
-from ml_on_aws.aws.checks import catalog_datasets, check_s3_datasets
+from ml_on_aws.hooks.s3_checks import catalog_datasets, check_s3_datasets
 
 
 @dataclass(frozen=True)

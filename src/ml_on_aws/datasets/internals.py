@@ -2,7 +2,7 @@
 
 Kedro's versioned datasets (``AbstractVersionedDataset``) expose no public way to list their
 version folders with their file system, or to choose which versions a load may resolve to.
-The run commit (``ml_on_aws.runs``) needs both; what it needs is here, behind plain functions,
+The run commit (``ml_on_aws.datasets.runs``) needs both; what it needs is here, behind plain functions,
 so that a Kedro or kedro-datasets upgrade that renames an attribute breaks one module.
 """
 

@@ -1,4 +1,4 @@
-"""Where a :class:`~ml_on_aws.mlflow_models.ModelPackage` is written: a folder, and the registry.
+"""Where a :class:`~ml_on_aws.core.mlflow_models.ModelPackage` is written: a folder, and the registry.
 
 kedro-mlflow's model datasets take ``save_args`` from the catalog, fixed before the run; the
 signature, input example and skops trusted types of this project's model are known only once
@@ -18,7 +18,7 @@ from typing import Any
 from kedro.io import AbstractDataset
 from kedro.io.core import DatasetError
 
-from ml_on_aws.mlflow_models import ModelPackage, ModelRelease, load_package
+from ml_on_aws.core.mlflow_models import ModelPackage, ModelRelease, load_package
 
 logger = logging.getLogger(__name__)
 
@@ -27,7 +27,7 @@ class MlflowModelDirectoryDataset(AbstractDataset[ModelPackage, ModelPackage]):
     """An MLflow model directory (sklearn flavour, skops format) on the local file system.
 
     In a run, the folder is written to a hidden sibling (``.<name>.<run version>.staged``) and
-    moved into place when the run commits (``ml_on_aws.runs``): a run that fails or is killed
+    moved into place when the run commits (``ml_on_aws.datasets.runs``): a run that fails or is killed
     leaves the previous model in place. Outside a run it is swapped in as soon as it is complete.
     """
 
@@ -37,7 +37,7 @@ class MlflowModelDirectoryDataset(AbstractDataset[ModelPackage, ModelPackage]):
 
     def _current(self) -> Path:
         """This run's staged folder when it saved one, else the published folder."""
-        from ml_on_aws import runs
+        from ml_on_aws.datasets import runs
 
         run = runs.active_run()
         if run is not None:
@@ -55,7 +55,7 @@ class MlflowModelDirectoryDataset(AbstractDataset[ModelPackage, ModelPackage]):
     def save(self, data: ModelPackage) -> None:
         import mlflow.sklearn
 
-        from ml_on_aws import runs
+        from ml_on_aws.datasets import runs
 
         self._filepath.parent.mkdir(parents=True, exist_ok=True)
         run = runs.active_run()
@@ -99,7 +99,7 @@ class RegisteredModelDataset(AbstractDataset[ModelRelease, ModelPackage | None])
     one compared with the champion.
 
     Without ``model_name``, a Kedro run names it after the ``raw_data`` file
-    (:mod:`ml_on_aws.model_names`), so each dataset has its own champion.
+    (:mod:`ml_on_aws.hooks.model_names`), so each dataset has its own champion.
     """
 
     def __init__(self, model_name: str | None = None, alias: str = "champion", artifact_name: str = "model",
@@ -122,7 +122,7 @@ class RegisteredModelDataset(AbstractDataset[ModelRelease, ModelPackage | None])
         if not self._name:
             raise DatasetError(
                 "RegisteredModelDataset has no model_name: set one in the catalog, or run through Kedro, "
-                "which names it after the raw_data file (ml_on_aws.model_names)."
+                "which names it after the raw_data file (ml_on_aws.hooks.model_names)."
             )
         return self._name
 
@@ -160,7 +160,7 @@ class RegisteredModelDataset(AbstractDataset[ModelRelease, ModelPackage | None])
         for key, value in data.decision.items():
             client.set_model_version_tag(self._model_name, version, key, str(value))
         if data.promote:
-            from ml_on_aws import runs
+            from ml_on_aws.datasets import runs
 
             action = {"kind": "alias", "model_name": self._model_name, "alias": self._alias, "version": version,
                       "expected": data.decision.get("champion_version")}
@@ -188,8 +188,8 @@ class MlflowSklearnModelDataset(AbstractDataset[None, Any]):
         self.metadata = metadata
 
     def load(self) -> Any:
-        from ml_on_aws.archives import extract_tar
-        from ml_on_aws.mlflow_models import load_sklearn_model
+        from ml_on_aws.core.archives import extract_tar
+        from ml_on_aws.core.mlflow_models import load_sklearn_model
 
         archives = sorted(self._filepath.glob("*.tar.gz")) if self._filepath.is_dir() else []
         if self._filepath.is_file() or (archives and not (self._filepath / "MLmodel").exists()):

@@ -1,4 +1,4 @@
-"""Outputs that others read in place, published when the run commits (see ``ml_on_aws.runs``).
+"""Outputs that others read in place, published when the run commits (see ``ml_on_aws.datasets.runs``).
 
 ``PublishOnCommitDataset`` wraps a file dataset on the local disk: during a run it saves to a
 hidden sibling (``.<name>.<run version>.staged``) and the run's commit renames that over the
@@ -21,7 +21,7 @@ from kedro.io.core import DatasetError
 
 def staged_copies(target: Path) -> dict[str, Path]:
     """{run version: staged copy} of ``target`` left on disk by runs (committed ones are moved away)."""
-    from ml_on_aws.runs import staged_name
+    from ml_on_aws.datasets.runs import staged_name
 
     prefix, suffix = staged_name(target.name, ""), ".staged"
     prefix = prefix[: -len(suffix)]
@@ -52,7 +52,7 @@ class PublishOnCommitDataset(AbstractDataset[Any, Any]):
         return AbstractDataset.from_config(self._filepath.name, {**self._config, "filepath": str(path)})
 
     def _own_staged(self) -> Path | None:
-        from ml_on_aws import runs
+        from ml_on_aws.datasets import runs
 
         run = runs.active_run()
         if run is None:
@@ -64,7 +64,7 @@ class PublishOnCommitDataset(AbstractDataset[Any, Any]):
         return self._at(self._own_staged() or self._filepath).load()
 
     def save(self, data: Any) -> None:
-        from ml_on_aws import runs
+        from ml_on_aws.datasets import runs
 
         run = runs.active_run()
         version = run.version if run is not None else f"direct-{uuid.uuid4().hex[:12]}"
@@ -92,7 +92,7 @@ class RunManifestsDataset(AbstractDataset[None, list[dict[str, Any]]]):
 
     def __init__(self, filepath: str, fs_args: dict[str, Any] | None = None,
                  credentials: dict[str, Any] | None = None, metadata: dict[str, Any] | None = None) -> None:
-        from ml_on_aws.runs import RunStore
+        from ml_on_aws.datasets.runs import RunStore
 
         self.store = RunStore(filepath, fs_args=fs_args, credentials=credentials)
         self._filepath = filepath
@@ -102,7 +102,7 @@ class RunManifestsDataset(AbstractDataset[None, list[dict[str, Any]]]):
         return [self.store.read("committed", version) for version in sorted(self.store.committed_versions() or [])]
 
     def save(self, data: Any) -> None:
-        raise DatasetError("run_manifests is written by the run commit (ml_on_aws.runs), not by nodes.")
+        raise DatasetError("run_manifests is written by the run commit (ml_on_aws.datasets.runs), not by nodes.")
 
     def _exists(self) -> bool:
         return self.store.initialized()

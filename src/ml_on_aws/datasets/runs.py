@@ -48,7 +48,7 @@ import click
 from kedro.framework.hooks import hook_impl
 
 from ml_on_aws.datasets import internals
-from ml_on_aws.tracking import git_revision
+from ml_on_aws.hooks.tracking import git_revision
 
 logger = logging.getLogger(__name__)
 
@@ -549,7 +549,7 @@ def _end_mlflow_run() -> None:
     mlflow = sys.modules.get("mlflow")
     active = mlflow.active_run() if mlflow is not None else None
     if active is not None:
-        from ml_on_aws.tracking import end_stacked_run
+        from ml_on_aws.hooks.tracking import end_stacked_run
 
         end_stacked_run(active.info.run_id, "FAILED")
 

@@ -10,15 +10,15 @@ import pandas as pd
 from kedro.framework.hooks import hook_impl
 from kedro.framework.project import settings
 
-from ml_on_aws.config import (
+from ml_on_aws.core.config import (
     SECTIONS,
     ConfigurationError,
     parameters_file_for,
     parameters_file_setting,
     parse,
 )
-from ml_on_aws.task_checks import KEYS as TASK_KEYS
-from ml_on_aws.task_checks import check_training_fits_task
+from ml_on_aws.hooks.task_checks import KEYS as TASK_KEYS
+from ml_on_aws.hooks.task_checks import check_training_fits_task
 
 logger = logging.getLogger(__name__)
 

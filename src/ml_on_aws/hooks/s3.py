@@ -7,8 +7,8 @@ from typing import Any
 
 from kedro.framework.hooks import hook_impl
 
-from ml_on_aws.aws.checks import check_inputs_exist, check_s3_datasets, explain_failure
-from ml_on_aws.hooks import HOW_TO_CREATE_INPUTS
+from ml_on_aws.hooks.config_checks import HOW_TO_CREATE_INPUTS
+from ml_on_aws.hooks.s3_checks import check_inputs_exist, check_s3_datasets, explain_failure
 
 logger = logging.getLogger(__name__)
 
@@ -17,7 +17,7 @@ class S3Hooks:
     """Fail before the first node when S3 or an input is not usable; name the cause on failure.
 
     Does nothing for pipelines without S3 datasets, except checking that file inputs exist.
-    What a failed run saved is not committed (``ml_on_aws.runs``): later loads do not see it.
+    What a failed run saved is not committed (``ml_on_aws.datasets.runs``): later loads do not see it.
     """
 
     # First among all hooks: before kedro-mlflow opens a run and before data is read.

@@ -23,7 +23,7 @@ from botocore.exceptions import (
 )
 
 from ml_on_aws.aws import session
-from ml_on_aws.config import UserFixableError
+from ml_on_aws.core.config import UserFixableError
 
 BUCKET_VARIABLE = "ML_ON_AWS_BUCKET"
 PREFIX_VARIABLE = "ML_ON_AWS_PREFIX"

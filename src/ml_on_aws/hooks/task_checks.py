@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ml_on_aws.config import ConfigurationError, DataConfig, EvaluationConfig, TrainingConfig
+from ml_on_aws.core.config import ConfigurationError, DataConfig, EvaluationConfig, TrainingConfig
 
 CLUSTERING_EXAMPLE = "conf/credit_clustering/parameters.yml"
 # The dotted keys the checks may name; the caller maps each to the file that sets it.

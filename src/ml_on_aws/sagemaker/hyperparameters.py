@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from ml_on_aws.config import ConfigurationError
+from ml_on_aws.core.config import ConfigurationError
 
 logger = logging.getLogger(__name__)
 

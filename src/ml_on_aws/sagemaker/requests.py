@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
-from ml_on_aws.config import ConfigurationError
+from ml_on_aws.core.config import ConfigurationError
 from ml_on_aws.sagemaker.config import (
     EndpointConfig,
     ProcessingJobConfig,

@@ -62,7 +62,7 @@ def _project_settings() -> None:
 @pytest.fixture(scope="session")
 def packaged_config() -> dict:
     """conf/aws/sagemaker.yml resolved for the test stack, as the Lambda package carries it."""
-    from ml_on_aws.aws.lambda_package import resolved_config
+    from ml_on_aws.control.lambda_package import resolved_config
 
     return resolved_config(ROOT, "aws", STACK_VARIABLES)
 

@@ -12,7 +12,7 @@ import pytest
 from botocore.config import Config
 
 from ml_on_aws.aws.cloudwatch import CloudWatchHooks, load_config
-from ml_on_aws.config import ConfigurationError
+from ml_on_aws.core.config import ConfigurationError
 from tests.aws.events.conftest import REGION, ROOT, client
 
 REPORT = {"task": "classification", "test": {"roc_auc": 0.61, "accuracy": 0.8, "f1": float("nan"), "support": True},

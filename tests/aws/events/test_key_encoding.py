@@ -16,7 +16,12 @@ from urllib.parse import quote_plus
 
 import pytest
 
-from ml_on_aws.aws.lambda_handlers import ArrivalSettings, Clients, handle_data_arrival, objects_in
+from ml_on_aws.lambda_runtime.handlers import (
+    ArrivalSettings,
+    Clients,
+    handle_data_arrival,
+    objects_in,
+)
 from tests.aws.events.conftest import (
     BUCKET,
     IMAGE_URI,

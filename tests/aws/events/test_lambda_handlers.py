@@ -13,13 +13,13 @@ import json
 
 import pytest
 
-from ml_on_aws.aws.lambda_handlers import (
+from ml_on_aws.core.config import ConfigurationError
+from ml_on_aws.lambda_runtime.handlers import (
     ArrivalSettings,
     Clients,
     handle_data_arrival,
     handle_retraining,
 )
-from ml_on_aws.config import ConfigurationError
 from tests.aws.events.conftest import (
     ACCOUNT,
     BUCKET,

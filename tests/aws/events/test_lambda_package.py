@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from ml_on_aws.aws.lambda_package import fits_lambda, package_bytes, package_key
+from ml_on_aws.control.image import ensure_repository
+from ml_on_aws.control.lambda_package import fits_lambda, package_bytes, package_key
 from ml_on_aws.sagemaker.config import ImageConfig
-from ml_on_aws.sagemaker.image import ensure_repository
 from tests.aws.events.conftest import (
     IMAGE_URI,
     PREFIX,
@@ -42,7 +42,7 @@ def test_the_package_is_reproducible_and_named_by_its_content(package: bytes, pa
     assert package_key(PREFIX, other) != package_key(PREFIX, package)
     assert package_key(PREFIX, package).startswith(f"{PREFIX}/lambda/ml-on-aws-")
     names = zipfile.ZipFile(io.BytesIO(package)).namelist()
-    assert "ml_on_aws/aws/lambda_handlers.py" in names and "sagemaker_config.json" in names
+    assert "ml_on_aws/lambda_runtime/handlers.py" in names and "sagemaker_config.json" in names
     assert not [n for n in names if n.startswith(("pandas/", "kedro/", "sklearn/", "boto3/", "botocore/"))]
 
 
@@ -105,7 +105,7 @@ def test_deploy_stack_creates_the_functions_and_rules_in_two_phases(project: Pat
     functions = {f["FunctionName"]: f for f in client("lambda").list_functions()["Functions"]}
     assert set(functions) == {"mlaws-data-arrival", "mlaws-retraining"}
     arrival = functions["mlaws-data-arrival"]
-    assert arrival["Handler"] == "ml_on_aws.aws.lambda_handlers.data_arrival" and arrival["Runtime"] == "python3.11"
+    assert arrival["Handler"] == "ml_on_aws.lambda_runtime.handlers.data_arrival" and arrival["Runtime"] == "python3.11"
     variables = arrival["Environment"]["Variables"]
     assert variables["ARRIVAL_PREFIX"] == f"{PREFIX}/01_raw/new_data/"
     assert variables["ML_ON_AWS_IMAGE_URI"].endswith("/ml-on-aws:0123456789ab")

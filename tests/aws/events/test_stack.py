@@ -9,7 +9,7 @@ code is there, the functions and the EventBridge rules.
 
 from __future__ import annotations
 
-from ml_on_aws.aws.stack import deploy, stack_status
+from ml_on_aws.control.stack import deploy, stack_status
 from tests.aws.events.conftest import client
 from tests.infra.test_template import TEMPLATE_PATH
 
@@ -52,9 +52,9 @@ def test_an_unchanged_stack_is_reported_up_to_date(aws_account: str) -> None:
 
 def test_the_stack_takes_the_repository_push_image_created_first_and_keeps_its_own_later(aws_account: str) -> None:
     """The documented order: `push-image` (which creates the repository), then the stack."""
-    from ml_on_aws.aws.stack import existing_repository
+    from ml_on_aws.control.image import ensure_repository
+    from ml_on_aws.control.stack import existing_repository
     from ml_on_aws.sagemaker.config import ImageConfig
-    from ml_on_aws.sagemaker.image import ensure_repository
 
     cloudformation, ecr = client("cloudformation"), client("ecr")
     pushed_to = ensure_repository(ecr, ImageConfig())

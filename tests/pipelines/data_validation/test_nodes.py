@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from ml_on_aws.config import ConfigurationError
+from ml_on_aws.core.config import ConfigurationError
 from ml_on_aws.pipelines.data_validation.nodes import (
     DataValidationError,
     stop_on_critical_failures,

@@ -2,7 +2,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from ml_on_aws.config import ConfigurationError, DataConfig
+from ml_on_aws.core.config import ConfigurationError, DataConfig
 from ml_on_aws.pipelines.data_validation.suite import (
     build_suite,
     entries_for,

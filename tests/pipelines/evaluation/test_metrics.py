@@ -6,7 +6,7 @@ import pytest
 from sklearn import metrics as skm
 from sklearn.linear_model import LogisticRegression
 
-from ml_on_aws.config import DataConfig
+from ml_on_aws.core.config import DataConfig
 from ml_on_aws.pipelines.evaluation.metrics import classification_scores, confusion
 
 

@@ -1,7 +1,7 @@
 import pandas as pd
 import pytest
 
-from ml_on_aws.config import ConfigurationError, DataConfig
+from ml_on_aws.core.config import ConfigurationError, DataConfig
 from ml_on_aws.pipelines.feature_engineering.columns import (
     check_config_fits_data,
     resolve_feature_columns,

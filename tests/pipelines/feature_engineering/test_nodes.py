@@ -1,6 +1,6 @@
 import pytest
 
-from ml_on_aws.config import ConfigurationError
+from ml_on_aws.core.config import ConfigurationError
 from ml_on_aws.pipelines.feature_engineering.nodes import (
     build_feature_pipeline,
     drop_rows_without_target,

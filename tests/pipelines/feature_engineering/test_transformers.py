@@ -3,7 +3,7 @@ import pandas as pd
 import pytest
 from sklearn.pipeline import Pipeline
 
-from ml_on_aws.config import FeatureConfig
+from ml_on_aws.core.config import FeatureConfig
 from ml_on_aws.pipelines.feature_engineering.columns import FeatureColumns
 from ml_on_aws.pipelines.feature_engineering.transformers import (
     ColumnTypes,

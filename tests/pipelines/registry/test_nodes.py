@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from ml_on_aws.mlflow_models import ModelPackage
+from ml_on_aws.core.mlflow_models import ModelPackage
 from ml_on_aws.pipelines.registry.nodes import decide_release, flatten_metrics
 
 from ...model_factory import package_small, train_small

@@ -56,7 +56,7 @@ def test_second_worse_run_keeps_the_champion(project):
     assert client.get_model_version(MODEL_NAME, "2").tags["promote"] == "False"
 
     # The folder the container serves is a loadable MLflow model of the latest run.
-    from ml_on_aws.serving import load_model
+    from ml_on_aws.container.serving import load_model
 
     model = load_model(project / "data" / "06_models" / "mlflow_model")
     assert hasattr(model, "predict_proba")

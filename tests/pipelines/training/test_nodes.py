@@ -2,7 +2,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from ml_on_aws.config import ConfigurationError, EstimatorConfig
+from ml_on_aws.core.config import ConfigurationError, EstimatorConfig
 from ml_on_aws.pipelines.feature_engineering.nodes import build_feature_pipeline
 from ml_on_aws.pipelines.training.estimators import make_estimator, search_space
 from ml_on_aws.pipelines.training.nodes import train_model

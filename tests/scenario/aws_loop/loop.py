@@ -163,7 +163,7 @@ class Loop:
     def _ecr_holds(self, tag: str) -> str:
         """Tell moto's ECR what ECR holds after the push: the manifest the registry received
         (moto's ECR keeps no image bytes and has no /v2/ API)."""
-        from ml_on_aws.sagemaker.image import DOCKER_V2_MANIFEST
+        from ml_on_aws.control.image import DOCKER_V2_MANIFEST
 
         request = urllib.request.Request(f"http://{self.registry}/v2/ml-on-aws/manifests/{tag}",
                                          headers={"Accept": DOCKER_V2_MANIFEST})
@@ -428,7 +428,7 @@ class Loop:
         description = self.executor.run(*pending[0])
         if description["TrainingJobStatus"] != "Completed":
             raise StageFailed(f"{pending[0][1]}: {description.get('FailureReason')}")
-        from ml_on_aws.sagemaker.launcher import newest_model
+        from ml_on_aws.control.launcher import newest_model
 
         model = description["ModelArtifacts"]["S3ModelArtifacts"]
         newest = newest_model(self.client("s3"), f"s3://{self.bucket}/{PREFIX}/sagemaker/training")
@@ -490,7 +490,7 @@ class Loop:
         model = sagemaker.describe_model(ModelName=model_name)
         request = {"ModelName": model_name, "PrimaryContainer": model["PrimaryContainer"]}
         self.image_for_jobs(model["PrimaryContainer"]["Image"])
-        from ml_on_aws.sagemaker.local import LocalRunner
+        from ml_on_aws.control.local import LocalRunner
 
         role = self.moto.as_service(self.admin, model["ExecutionRoleArn"], "sagemaker.amazonaws.com", "endpoint")
         runner = LocalRunner(role.client("s3", self.moto.endpoint), lambda line: None, docker_options=["--network=host"],

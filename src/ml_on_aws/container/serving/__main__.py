@@ -1,4 +1,4 @@
-"""``python -m ml_on_aws.serving [--model-dir DIR] [--host H] [--port N] [--workers N]``.
+"""``python -m ml_on_aws.container.serving [--model-dir DIR] [--host H] [--port N] [--workers N]``.
 
 Flags win over the environment (ML_ON_AWS_MODEL_DIR, ML_ON_AWS_HOST, SAGEMAKER_BIND_TO_PORT,
 SAGEMAKER_MODEL_SERVER_WORKERS). A SageMaker container runs ``serve``, which maps here.
@@ -10,7 +10,7 @@ import argparse
 import os
 from dataclasses import replace
 
-from ml_on_aws.serving.settings import ServerSettings
+from ml_on_aws.container.serving.settings import ServerSettings
 
 # Environment variables a worker process reads its settings from (workers are spawned).
 _ENV = {"model_dir": "ML_ON_AWS_MODEL_DIR", "host": "ML_ON_AWS_HOST", "port": "SAGEMAKER_BIND_TO_PORT",
@@ -28,7 +28,7 @@ def serve(settings: ServerSettings) -> None:
     for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(variable, str(settings.model_threads))
     uvicorn.run(
-        "ml_on_aws.serving.app:create_app", factory=True, host=settings.host, port=settings.port,
+        "ml_on_aws.container.serving.app:create_app", factory=True, host=settings.host, port=settings.port,
         workers=settings.workers if settings.workers > 1 else None, access_log=False, log_level="info",
         timeout_graceful_shutdown=30,
     )
@@ -36,7 +36,7 @@ def serve(settings: ServerSettings) -> None:
 
 def parse_args(argv: list[str] | None = None) -> ServerSettings:
     settings = ServerSettings.from_env()
-    parser = argparse.ArgumentParser(prog="python -m ml_on_aws.serving", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m ml_on_aws.container.serving", description=__doc__.split("\n")[0])
     parser.add_argument("--model-dir", default=settings.model_dir, help="MLflow model directory (default %(default)s)")
     parser.add_argument("--host", default=settings.host, help="address to bind; 0.0.0.0 in a container (default %(default)s)")
     parser.add_argument("--port", type=int, default=settings.port, help="default %(default)s")

@@ -23,11 +23,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from ml_on_aws.serving import payload
-from ml_on_aws.serving.batching import MicroBatcher
-from ml_on_aws.serving.settings import ServerSettings
+from ml_on_aws.container.serving import payload
+from ml_on_aws.container.serving.batching import MicroBatcher
+from ml_on_aws.container.serving.settings import ServerSettings
 
-logger = logging.getLogger("ml_on_aws.serving")
+logger = logging.getLogger("ml_on_aws.container.serving")
 
 
 @dataclass
@@ -39,7 +39,7 @@ class ModelState:
     batcher: MicroBatcher | None = None
 
     def load(self, model_dir: str) -> None:
-        from ml_on_aws.serving.model import load_served_model
+        from ml_on_aws.container.serving.model import load_served_model
 
         try:
             served = load_served_model(model_dir)
@@ -93,7 +93,7 @@ def create_app(settings: ServerSettings | None = None) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        from ml_on_aws.serving.model import limit_threads
+        from ml_on_aws.container.serving.model import limit_threads
 
         limit_threads(settings.model_threads)  # the worker threads inherit OMP_NUM_THREADS as well
         await run_in_threadpool(state.load, settings.model_dir)

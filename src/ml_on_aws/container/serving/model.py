@@ -9,8 +9,8 @@ from typing import Any
 import pandas as pd
 from sklearn.pipeline import Pipeline
 
-from ml_on_aws.mlflow_models import find_model_directory, load_sklearn_model
-from ml_on_aws.predictions import input_columns, predict_frame
+from ml_on_aws.core.mlflow_models import find_model_directory, load_sklearn_model
+from ml_on_aws.core.predictions import input_columns, predict_frame
 
 
 def load_model(path: str | Path) -> Any:

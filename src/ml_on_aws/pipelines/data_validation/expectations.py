@@ -13,7 +13,7 @@ from typing import Any
 
 import pandas as pd
 
-from ml_on_aws.config import ConfigurationError
+from ml_on_aws.core.config import ConfigurationError
 from ml_on_aws.pipelines.data_validation.suite import SuiteEntry
 
 _COLLECT_FROM_CELLS = 1_000_000

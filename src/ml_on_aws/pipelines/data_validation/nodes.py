@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 import pandas as pd
 
-from ml_on_aws.config import DataConfig, UserFixableError, ValidationConfig, parse
+from ml_on_aws.core.config import DataConfig, UserFixableError, ValidationConfig, parse
 from ml_on_aws.pipelines.data_validation.expectations import (
     data_docs_html,
     jsonable,

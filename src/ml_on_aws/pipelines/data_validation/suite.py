@@ -15,7 +15,7 @@ from typing import Any, Literal
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
-from ml_on_aws.config import ConfigurationError, DataConfig
+from ml_on_aws.core.config import ConfigurationError, DataConfig
 
 Role = Literal["training", "new_data"]
 BOTH: list[Role] = ["training", "new_data"]

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ml_on_aws.config import DataConfig, DriftConfig, parse
+from ml_on_aws.core.config import DataConfig, DriftConfig, parse
 from ml_on_aws.pipelines.data_validation.expectations import jsonable
 from ml_on_aws.pipelines.drift.statistics import (
     categorical_drift,

@@ -9,8 +9,8 @@ import pandas as pd
 from sklearn import metrics as skm
 from sklearn.pipeline import Pipeline
 
-from ml_on_aws.config import DataConfig
-from ml_on_aws.predictions import predict_with_proba
+from ml_on_aws.core.config import DataConfig
+from ml_on_aws.core.predictions import predict_with_proba
 
 # The primary metric of each task, higher is better, used for bias vs variance.
 PRIMARY_METRIC = {"classification": "roc_auc", "regression": "r2", "clustering": "silhouette"}

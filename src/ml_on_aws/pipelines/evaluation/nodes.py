@@ -12,7 +12,7 @@ from sklearn.inspection import permutation_importance
 from sklearn.model_selection import learning_curve
 from sklearn.pipeline import Pipeline
 
-from ml_on_aws.config import DataConfig, EvaluationConfig, SplitConfig, parse
+from ml_on_aws.core.config import DataConfig, EvaluationConfig, SplitConfig, parse
 from ml_on_aws.pipelines.evaluation import metrics as m
 from ml_on_aws.pipelines.evaluation import plots
 from ml_on_aws.pipelines.training.nodes import features_and_target

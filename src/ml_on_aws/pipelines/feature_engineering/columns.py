@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from ml_on_aws.config import ConfigurationError, DataConfig, FeatureConfig
+from ml_on_aws.core.config import ConfigurationError, DataConfig, FeatureConfig
 
 # A numeric target with more distinct values than this cannot be a classification label.
 _MAX_CLASSES = 100

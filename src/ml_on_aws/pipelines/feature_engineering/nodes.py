@@ -9,7 +9,7 @@ import pandas as pd
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import Pipeline
 
-from ml_on_aws.config import ConfigurationError, DataConfig, FeatureConfig, SplitConfig, parse
+from ml_on_aws.core.config import ConfigurationError, DataConfig, FeatureConfig, SplitConfig, parse
 from ml_on_aws.pipelines.feature_engineering.columns import (
     check_derived_features,
     resolve_feature_columns,

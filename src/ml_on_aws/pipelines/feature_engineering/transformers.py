@@ -17,7 +17,7 @@ from sklearn.impute import SimpleImputer
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import MinMaxScaler, OneHotEncoder, RobustScaler, StandardScaler
 
-from ml_on_aws.config import DerivedFeature, FeatureConfig
+from ml_on_aws.core.config import DerivedFeature, FeatureConfig
 from ml_on_aws.pipelines.feature_engineering.columns import FeatureColumns
 
 

@@ -8,8 +8,8 @@ from typing import Any
 import pandas as pd
 from sklearn.pipeline import Pipeline
 
-from ml_on_aws.config import InferenceConfig, parse
-from ml_on_aws.predictions import predict_in_chunks
+from ml_on_aws.core.config import InferenceConfig, parse
+from ml_on_aws.core.predictions import predict_in_chunks
 
 logger = logging.getLogger(__name__)
 

@@ -8,11 +8,11 @@ from typing import Any
 
 import pandas as pd
 
-from ml_on_aws.config import DataConfig, EvaluationConfig, RegistryConfig, parse
-from ml_on_aws.mlflow_models import ModelPackage, ModelRelease, skops_trusted_types
+from ml_on_aws.core.config import DataConfig, EvaluationConfig, RegistryConfig, parse
+from ml_on_aws.core.mlflow_models import ModelPackage, ModelRelease, skops_trusted_types
+from ml_on_aws.core.predictions import predict_frame
 from ml_on_aws.pipelines.evaluation.metrics import task_scores
 from ml_on_aws.pipelines.training.nodes import features_and_target
-from ml_on_aws.predictions import predict_frame
 
 logger = logging.getLogger(__name__)
 

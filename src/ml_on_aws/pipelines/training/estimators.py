@@ -10,7 +10,7 @@ from scipy import stats
 from sklearn.base import BaseEstimator, ClusterMixin, clone
 from sklearn.neighbors import KNeighborsClassifier
 
-from ml_on_aws.config import ConfigurationError, EstimatorConfig
+from ml_on_aws.core.config import ConfigurationError, EstimatorConfig
 
 _DISTRIBUTIONS = {"uniform": stats.uniform, "loguniform": stats.loguniform, "randint": stats.randint}
 

@@ -11,7 +11,13 @@ from sklearn.metrics import silhouette_score
 from sklearn.model_selection import ParameterGrid
 from sklearn.pipeline import Pipeline
 
-from ml_on_aws.config import ClusteringConfig, ConfigurationError, DataConfig, TrainingConfig, parse
+from ml_on_aws.core.config import (
+    ClusteringConfig,
+    ConfigurationError,
+    DataConfig,
+    TrainingConfig,
+    parse,
+)
 from ml_on_aws.pipelines.training.estimators import InductiveClusterer, make_estimator, search_space
 from ml_on_aws.pipelines.training.progress import ProgressGridSearchCV, ProgressRandomizedSearchCV
 from ml_on_aws.pipelines.training.scoring import default_scoring
