@@ -58,8 +58,8 @@ def test_the_packaged_handler_runs_with_only_the_runtimes_libraries(package: byt
         (runtime / name).symlink_to(site / name)
     script = (
         "import sys, json; sys.path[:0] = sys.argv[1:3]\n"
-        "from ml_on_aws.aws import lambda_handlers\n"
-        "print(json.dumps(lambda_handlers.retraining(json.loads(sys.argv[3]), None)))\n"
+        "from ml_on_aws.lambda_runtime import handlers\n"
+        "print(json.dumps(handlers.retraining(json.loads(sys.argv[3]), None)))\n"
         "print(json.dumps(sorted(m for m in ('pandas', 'kedro', 'numpy', 'omegaconf') if m in sys.modules)))\n"
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV"))}
