@@ -143,7 +143,7 @@ def deploy_stack(metadata: Any, stack_name: str, env: str, image_tag: str | None
 
 def _pushed_tag(project: Path) -> str:
     from ml_on_aws.control.image import pushed_image_uri
-    from ml_on_aws.control.launcher import git_commit
+    from ml_on_aws.core.git import git_commit
 
     uri = pushed_image_uri(project, git_commit(project))
     return uri.rsplit(":", 1)[1] if uri else ""

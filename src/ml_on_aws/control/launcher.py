@@ -8,7 +8,6 @@ end states and prints status transitions and the job's CloudWatch log lines mean
 
 from __future__ import annotations
 
-import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,8 +19,10 @@ from botocore.exceptions import ClientError, WaiterError
 
 from ml_on_aws.control.image import pushed_image_uri
 from ml_on_aws.core.config import ConfigurationError
+from ml_on_aws.core.git import git_commit
 from ml_on_aws.sagemaker import requests as rq
 from ml_on_aws.sagemaker.config import SageMakerConfig
+from ml_on_aws.sagemaker.models import newest_model
 
 Echo = Callable[[str], None]
 
@@ -66,26 +67,6 @@ ENDPOINT = JobKind(
     "endpoint", "create_endpoint", "describe_endpoint", "EndpointName",
     "EndpointStatus", "endpoint_in_service", "/aws/sagemaker/Endpoints", success=("InService",),
 )
-
-
-def git_commit(project_path: Path) -> str:
-    """The commit the working tree is at, ``-dirty`` appended when it has uncommitted changes.
-
-    Outside a git checkout (a copied project, a Lambda) ``ML_ON_AWS_GIT_COMMIT`` names it.
-    """
-    import os
-
-    def git(*args: str) -> str:
-        return subprocess.run(
-            ["git", *args], cwd=project_path, capture_output=True, text=True, check=True
-        ).stdout.strip()
-
-    try:
-        commit = git("rev-parse", "--short=12", "HEAD")
-        dirty = bool(git("status", "--porcelain", "--untracked-files=no"))
-    except (OSError, subprocess.CalledProcessError):
-        return os.environ.get("ML_ON_AWS_GIT_COMMIT", "unversioned")
-    return f"{commit}-dirty" if dirty else commit
 
 
 def resolve_image_uri(config: SageMakerConfig, project_path: Path, commit: str) -> str:
@@ -189,25 +170,6 @@ def outcome(kind: JobKind, description: dict[str, Any]) -> tuple[bool, list[str]
     if description.get("TransformOutput"):
         lines.append(f"output: {description['TransformOutput']['S3OutputPath']}")
     return status in kind.success, lines
-
-
-def newest_model(s3: Any, output_s3_uri: str) -> str:
-    """The newest ``model.tar.gz`` a training job wrote under ``output_s3_uri``."""
-    bucket, _, prefix = output_s3_uri.removeprefix("s3://").partition("/")
-    prefix = prefix.rstrip("/") + "/" if prefix else ""
-    newest: dict[str, Any] | None = None
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
-        for item in page.get("Contents", []):
-            if item["Key"].endswith("/output/model.tar.gz") and (
-                newest is None or item["LastModified"] > newest["LastModified"]
-            ):
-                newest = item
-    if newest is None:
-        raise ConfigurationError(
-            f"model.s3_uri: not set, and no trained model.tar.gz under training.output_s3_uri "
-            f"({output_s3_uri}); run `kedro sagemaker train` first."
-        )
-    return f"s3://{bucket}/{newest['Key']}"
 
 
 class Launcher:

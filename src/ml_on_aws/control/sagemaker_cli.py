@@ -109,7 +109,7 @@ def push_image(metadata: Any, env: str, registry: str | None, no_ecr: bool) -> N
 
     from ml_on_aws.control.image import PushRefused
     from ml_on_aws.control.image import push_image as push
-    from ml_on_aws.control.launcher import git_commit
+    from ml_on_aws.core.git import git_commit
     from ml_on_aws.sagemaker.config import load_push_settings
 
     project_path = _project_path(metadata)

@@ -47,8 +47,8 @@ from typing import Any
 import click
 from kedro.framework.hooks import hook_impl
 
+from ml_on_aws.core.git import git_revision
 from ml_on_aws.datasets import internals
-from ml_on_aws.hooks.tracking import git_revision
 
 logger = logging.getLogger(__name__)
 

@@ -39,9 +39,9 @@ from urllib.parse import unquote_plus
 import boto3
 from botocore.exceptions import ClientError
 
-from ml_on_aws.control.launcher import newest_model
 from ml_on_aws.sagemaker import requests as rq
 from ml_on_aws.sagemaker.config import SageMakerConfig, parse_config
+from ml_on_aws.sagemaker.models import newest_model
 
 logger = logging.getLogger(__name__)
 logger.setLevel(os.environ.get("LOG_LEVEL", "INFO"))

@@ -428,7 +428,7 @@ class Loop:
         description = self.executor.run(*pending[0])
         if description["TrainingJobStatus"] != "Completed":
             raise StageFailed(f"{pending[0][1]}: {description.get('FailureReason')}")
-        from ml_on_aws.control.launcher import newest_model
+        from ml_on_aws.sagemaker.models import newest_model
 
         model = description["ModelArtifacts"]["S3ModelArtifacts"]
         newest = newest_model(self.client("s3"), f"s3://{self.bucket}/{PREFIX}/sagemaker/training")
