@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ml_on_aws.pipeline_registry import TRAINING_DRIFT, WITH_TEST_DATA, register_pipelines
+from ml_on_aws.pipeline_registry import TRAINING_DRIFT, WITH_TEST_DATA, register_pipelines, training_job_name
 
 
 @pytest.fixture(scope="module")
@@ -47,3 +47,17 @@ def test_drift_compares_new_data_only_once_it_passed_validation(pipelines):
     drift = pipelines["drift"]
     assert _consumers(drift, "new_data") == {"validate_new_data", "gate_new_data"}
     assert _consumers(drift, "validated_new_data") == {"compute_column_drift", "kl_divergence_by_column"}
+
+
+@pytest.mark.parametrize("test_data", [False, True])
+@pytest.mark.parametrize("reference", [False, True])
+def test_a_training_job_runs_the_training_run_of_its_channels_without_batch_scoring(pipelines, test_data, reference):
+    job = pipelines[training_job_name(test_data, reference)]
+    run = pipelines[WITH_TEST_DATA if test_data else "__default__"]
+    expected = {n.name for n in run.nodes} - {n.name for n in pipelines["inference"].nodes}
+    if reference:
+        expected |= {n.name for n in pipelines[TRAINING_DRIFT].nodes}
+    assert {n.name for n in job.nodes} == expected
+    assert "new_data" not in job.inputs() and "mlflow_model" in job.all_outputs()
+    assert ("production_reference_data" in job.inputs()) == reference
+    assert ("test_data" in job.inputs()) == test_data

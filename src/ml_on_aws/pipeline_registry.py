@@ -17,6 +17,14 @@ from ml_on_aws.pipelines import (
 # Variants of the training run (the SageMaker training job selects them by input channel).
 WITH_TEST_DATA = "with_test_data"
 TRAINING_DRIFT = "training_drift"
+# What a SageMaker training job runs: the training run without batch scoring (a training job has
+# no new data), named after the optional input channels the job has (training_job_name()).
+TRAINING_JOB = "training_job"
+
+
+def training_job_name(test_data: bool, reference: bool) -> str:
+    """The registered pipeline of a training job with (or without) a ``test`` and a ``reference`` channel."""
+    return TRAINING_JOB + ("_with_test_data" if test_data else "") + ("_and_drift" if reference else "")
 
 
 def register_pipelines() -> dict[str, Pipeline]:
@@ -33,6 +41,10 @@ def register_pipelines() -> dict[str, Pipeline]:
     ``training_drift`` compares the validated training table with ``production_reference_data``
     (the reference rows of the model in production): the same comparison with its reference
     renamed, so it is never confused with the ``reference_data`` a training run writes.
+
+    ``training_job*`` are the training runs of a SageMaker training job (:func:`training_job_name`):
+    ``__default__`` or ``with_test_data`` without batch scoring, plus ``training_drift`` when the job
+    has a reference.
     """
     validate_raw = data_validation.pipeline.create_pipeline()
     validate_new = data_validation.pipeline.create_new_data_pipeline()
@@ -72,4 +84,11 @@ def register_pipelines() -> dict[str, Pipeline]:
     pipelines[TRAINING_DRIFT] = validate_raw + Pipeline(
         column_drift, inputs={"new_data": "validated_raw_data", "reference_data": "production_reference_data"}
     )
+
+    def training_job(validated_features: Pipeline) -> Pipeline:
+        return validate_raw + validated_features + pipelines["training"] + pipelines["evaluation"] + pipelines["registry"]
+
+    for test_data, job_features in ((False, gated_features), (True, validate_test + gated_features_with_test_data)):
+        pipelines[training_job_name(test_data, reference=False)] = training_job(job_features)
+        pipelines[training_job_name(test_data, reference=True)] = training_job(job_features) + pipelines[TRAINING_DRIFT]
     return pipelines

@@ -230,10 +230,11 @@ def train(opt_ml: OptMl) -> None:
 
         params = project.parameters()
         runtime_params = to_runtime_params(hyperparameters, params, where=f"conf/base or conf/{TRAINING_ENV}")
-        pipeline_names = training_pipelines(channels)
-        logger.info("Channels %s: running pipeline(s) %s.", ", ".join(channels), ", ".join(pipeline_names))
-        catalog = project.run(pipeline_names=pipeline_names, node_names=training_node_names(pipeline_names),
-                              runtime_params=runtime_params)
+        from ml_on_aws.pipeline_registry import training_job_name
+
+        pipeline_name = training_job_name(test_data="test" in channels, reference="reference" in channels)
+        logger.info("Channels %s: running pipeline %s.", ", ".join(channels), pipeline_name)
+        catalog = project.run(pipeline_names=[pipeline_name], runtime_params=runtime_params)
         report_metrics(opt_ml)
         status = read_json(opt_ml.output_data / "model_status.json", default={"accepted": True})
         if not status.get("accepted", False):
@@ -276,22 +277,6 @@ def check_channels(opt_ml: OptMl, data_config: dict[str, Any] | None) -> list[st
 
 def _has_files(folder: Path) -> bool:
     return folder.is_dir() and any(path.is_file() for path in folder.rglob("*"))
-
-
-def training_pipelines(channels: list[str]) -> list[str]:
-    """The registered pipelines a job with these channels runs (see pipeline_registry.py)."""
-    from ml_on_aws.pipeline_registry import TRAINING_DRIFT, WITH_TEST_DATA
-
-    names = [WITH_TEST_DATA if "test" in channels else "__default__"]
-    return [*names, TRAINING_DRIFT] if "reference" in channels else names
-
-
-def training_node_names(pipeline_names: list[str]) -> list[str]:
-    """The pipelines' nodes without batch scoring: a training job has no new data to score."""
-    from kedro.framework.project import pipelines
-
-    scoring = {node.name for node in pipelines["inference"].nodes}
-    return sorted({node.name for name in pipeline_names for node in pipelines[name].nodes} - scoring)
 
 
 def report_metrics(opt_ml: OptMl) -> dict[str, float]:
@@ -451,21 +436,8 @@ def kedro_project(env: str) -> Iterator[KedroProject]:
         bootstrap_project(scratch)
         yield KedroProject(scratch, env)
     finally:
-        _end_mlflow_run()
         os.chdir(previous)
         shutil.rmtree(scratch, ignore_errors=True)
-
-
-def _end_mlflow_run() -> None:
-    """Close a run left open (e.g. by a failed node) while its store still exists.
-
-    kedro-mlflow reopens the run before every node, which stacks it once per node; MLflow's exit
-    handler would otherwise end the rest after the scratch folder (and its SQLite store) is gone.
-    """
-    mlflow = sys.modules.get("mlflow")
-    status = "FAILED" if sys.exc_info()[0] else "FINISHED"
-    while mlflow is not None and mlflow.active_run() is not None:
-        mlflow.end_run(status)
 
 
 def read_json(path: Path, default: Any) -> Any:

@@ -549,9 +549,7 @@ def _end_mlflow_run() -> None:
     mlflow = sys.modules.get("mlflow")
     active = mlflow.active_run() if mlflow is not None else None
     if active is not None:
-        from ml_on_aws.hooks.tracking import end_stacked_run
-
-        end_stacked_run(active.info.run_id, "FAILED")
+        mlflow.end_run("FAILED")
 
 
 def _identity(dataset: Any) -> str:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import sys
 import warnings
 from pathlib import Path
 from typing import Any
@@ -61,14 +60,6 @@ def dataset_location(dataset: Any) -> tuple[str, str]:
     return where, version
 
 
-def end_stacked_run(run_id: str | None, status: str) -> None:
-    """End ``run_id`` as often as it is stacked as the active run (a run opened before
-    ``kedro run`` by the user is left alone)."""
-    mlflow = sys.modules.get("mlflow")
-    while run_id and mlflow is not None and (active := mlflow.active_run()) and active.info.run_id == run_id:
-        mlflow.end_run(status)
-
-
 class RunIdentityHooks:
     """Tag the MLflow run with its code and data; log the datasets kedro-mlflow cannot wrap.
 
@@ -83,7 +74,6 @@ class RunIdentityHooks:
         self._catalog: Any = None
         self._logged: set[str] = set()
         self._tags: dict[str, str] = {}
-        self._run_id: str | None = None
 
     @hook_impl
     def before_pipeline_run(self, run_params: dict[str, Any], pipeline: Any, catalog: Any) -> None:
@@ -105,19 +95,6 @@ class RunIdentityHooks:
         if self._tags and mlflow.active_run() is not None:
             mlflow.set_tags(self._tags)
             self._tags = {}
-        if mlflow.active_run() is not None:
-            self._run_id = mlflow.active_run().info.run_id
-
-    # kedro-mlflow reopens its run before every node, which stacks it once per node, and ends
-    # it once: the rest would stay active in a notebook or a job after the run (the next
-    # `session.run` nests in it; MLflow ends them only at exit). Last, after kedro-mlflow.
-    @hook_impl(trylast=True)
-    def after_pipeline_run(self) -> None:
-        end_stacked_run(self._run_id, "FINISHED")
-
-    @hook_impl(trylast=True)
-    def on_pipeline_error(self) -> None:
-        end_stacked_run(self._run_id, "FAILED")
 
     @hook_impl
     def after_dataset_loaded(self, dataset_name: str, data: Any) -> None:

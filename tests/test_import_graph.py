@@ -1,0 +1,106 @@
+"""The packages of src/ml_on_aws import only downward (docs/architecture.md): read with `ast`, every
+import of every module, including those inside functions, so a lazy import cannot hide a cycle."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+SRC = Path(__file__).parents[1] / "src"
+PACKAGE = "ml_on_aws"
+
+# Bottom to top: a unit may import its own modules and those of lower layers, never a unit of its own
+# layer or above. Units are the top-level packages and modules of ml_on_aws.
+LAYERS = (
+    {"core"},  # configuration schema, model format, predictions, archives, git commit
+    {"pipelines", "datasets", "aws", "sagemaker"},  # ML core; AWS access; the SageMaker job contract
+    {"hooks"},  # Kedro integration: one hook per concern
+    {"settings", "pipeline_registry"},  # where Kedro looks for them
+    {"container", "lambda_runtime"},  # what runs in the image; what runs in the Lambda
+    {"control"},  # drives AWS from a laptop or CI, builds the Lambda package
+    {"cli_errors"},
+    {"cli", "__main__"},
+)
+# The ML core runs without AWS: it may not import AWS clients, even lazily.
+AWS_FREE = {"core", "pipelines", "datasets"}
+AWS_LIBRARIES = {"boto3", "botocore", "s3fs", "aiobotocore", "sagemaker"}
+
+
+def unit_of(module: str) -> str:
+    return module.split(".")[1] if module.count(".") else "__init__"
+
+
+def layer_of(unit: str) -> int:
+    [layer] = [i for i, units in enumerate(LAYERS) if unit in units]
+    return layer
+
+
+def module_name(path: Path) -> str:
+    parts = path.relative_to(SRC).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def imports_of(path: Path, module: str | None = None) -> list[str]:
+    """Absolute names of the modules ``path`` imports (relative imports resolved)."""
+    module = module or module_name(path)
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            found += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join([*anchor, base] if base else anchor)
+            inside = base == PACKAGE or base.startswith(PACKAGE + ".")
+            found += [f"{base}.{alias.name}" for alias in node.names] if inside else [base]
+    return found
+
+
+MODULES = {module_name(path): path for path in sorted((SRC / PACKAGE).rglob("*.py"))}
+
+
+def test_every_unit_has_a_layer() -> None:
+    units = {unit_of(name) for name in MODULES} - {"__init__"}
+    assert units <= set().union(*LAYERS), f"give {sorted(units - set().union(*LAYERS))} a layer in LAYERS"
+
+
+@pytest.mark.parametrize("module", sorted(MODULES))
+def test_imports_go_down_only(module: str) -> None:
+    unit = unit_of(module)
+    if unit == "__init__":
+        return
+    upward = []
+    for name in imports_of(MODULES[module]):
+        if name.split(".")[0] in AWS_LIBRARIES and unit in AWS_FREE:
+            upward.append(f"{name} (AWS library in the ML core)")
+        if not name.startswith(PACKAGE + ".") or name.count(".") == 0:
+            continue
+        target = unit_of(name)
+        if target != unit and layer_of(target) >= layer_of(unit):
+            upward.append(f"{name} ({target} is not below {unit})")
+    assert not upward, f"{module} imports " + ", ".join(upward)
+
+
+def test_the_graph_of_units_has_no_cycle() -> None:
+    """Implied by the layers, checked on its own so a change to LAYERS cannot hide one."""
+    edges: dict[str, set[str]] = {}
+    for module, path in MODULES.items():
+        for name in imports_of(path):
+            if name.startswith(PACKAGE + ".") and unit_of(name) != unit_of(module):
+                edges.setdefault(unit_of(module), set()).add(unit_of(name))
+
+    def reaches(start: str, goal: str, seen: set[str]) -> bool:
+        return any(nxt == goal or (nxt not in seen and reaches(nxt, goal, seen | {nxt}))
+                   for nxt in edges.get(start, ()))
+
+    assert not [unit for unit in edges if reaches(unit, unit, {unit})]
+
+
+def test_the_checker_sees_lazy_and_relative_imports(tmp_path: Path) -> None:
+    source = tmp_path / "probe.py"
+    source.write_text("def f():\n    from ml_on_aws.control import launcher\n    from . import config\n")
+    assert imports_of(source, "ml_on_aws.core.probe") == ["ml_on_aws.control.launcher", "ml_on_aws.core.config"]
