@@ -3,13 +3,11 @@ import of every module, including those inside functions, so a lazy import canno
 
 from __future__ import annotations
 
-import ast
 from pathlib import Path
 
 import pytest
 
-SRC = Path(__file__).parents[1] / "src"
-PACKAGE = "ml_on_aws"
+from ml_on_aws.control.imports import PACKAGE, SOURCE_ROOT, imports_of, module_name
 
 # Bottom to top: a unit may import its own modules and those of lower layers, never a unit of its own
 # layer or above. Units are the top-level packages and modules of ml_on_aws.
@@ -37,30 +35,7 @@ def layer_of(unit: str) -> int:
     return layer
 
 
-def module_name(path: Path) -> str:
-    parts = path.relative_to(SRC).with_suffix("").parts
-    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
-
-
-def imports_of(path: Path, module: str | None = None) -> list[str]:
-    """Absolute names of the modules ``path`` imports (relative imports resolved)."""
-    module = module or module_name(path)
-    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
-    found = []
-    for node in ast.walk(ast.parse(path.read_text(), str(path))):
-        if isinstance(node, ast.Import):
-            found += [alias.name for alias in node.names]
-        elif isinstance(node, ast.ImportFrom):
-            base = node.module or ""
-            if node.level:
-                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
-                base = ".".join([*anchor, base] if base else anchor)
-            inside = base == PACKAGE or base.startswith(PACKAGE + ".")
-            found += [f"{base}.{alias.name}" for alias in node.names] if inside else [base]
-    return found
-
-
-MODULES = {module_name(path): path for path in sorted((SRC / PACKAGE).rglob("*.py"))}
+MODULES = {module_name(path): path for path in sorted((SOURCE_ROOT / PACKAGE).rglob("*.py"))}
 
 
 def test_every_unit_has_a_layer() -> None:

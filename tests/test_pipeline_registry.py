@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from ml_on_aws.pipeline_registry import TRAINING_DRIFT, WITH_TEST_DATA, register_pipelines, training_job_name
+from ml_on_aws.pipeline_registry import (
+    TRAINING_DRIFT,
+    WITH_TEST_DATA,
+    register_pipelines,
+    training_job_name,
+)
 
 
 @pytest.fixture(scope="module")

@@ -2,9 +2,9 @@
 
 Contents:
 
-- the handler module and the launcher's request builder and configuration schema
-  (:data:`PROJECT_MODULES`), so a job started by Lambda is the same request as one started by
-  ``kedro sagemaker``;
+- the handler module and every project module it imports, found by reading the imports
+  (:func:`project_modules`; the SageMaker request builders and configuration schema among them),
+  so a job started by Lambda is the same request as one started by ``kedro sagemaker``;
 - ``sagemaker_config.json``: ``conf/<env>/sagemaker.yml`` resolved and validated at build time
   with the stack's bucket, prefix and role (the Lambda runtime has no Kedro and no conf/);
 - pydantic and its dependencies (:data:`VENDORED`), vendored: the configuration schema is
@@ -37,25 +37,12 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-import ml_on_aws
+from ml_on_aws.control.imports import SOURCE_ROOT, module_closure
 from ml_on_aws.lambda_runtime.handlers import CONFIG_FILE_NAME
 from ml_on_aws.sagemaker import config as sagemaker_config
 
-PROJECT_MODULES = (
-    "ml_on_aws/__init__.py",
-    "ml_on_aws/core/__init__.py",
-    "ml_on_aws/core/config.py",
-    "ml_on_aws/lambda_runtime/__init__.py",
-    "ml_on_aws/lambda_runtime/handlers.py",
-    "ml_on_aws/sagemaker/__init__.py",
-    "ml_on_aws/sagemaker/config.py",
-    "ml_on_aws/sagemaker/requests.py",
-    # newest_model(): the model.tar.gz a scoring job gets, found as the launcher finds it.
-    "ml_on_aws/control/__init__.py",
-    "ml_on_aws/control/launcher.py",
-    "ml_on_aws/control/image.py",
-)
-# Distributions the modules above import that the Lambda runtime lacks (ml_on_aws.core.config
+HANDLER_MODULE = "ml_on_aws.lambda_runtime.handlers"
+# Distributions the handler's modules import that the Lambda runtime lacks (ml_on_aws.core.config
 # imports yaml).
 VENDORED = ("pydantic", "pydantic-core", "annotated-types", "typing-extensions", "typing-inspection", "pyyaml")
 LAMBDA_PYTHON = "3.11"
@@ -149,8 +136,9 @@ def install_for_lambda(target: Path, names: tuple[str, ...] = VENDORED) -> None:
 # ---------------------------------------------------------------- the zip
 
 
-def _project_sources() -> Path:
-    return Path(ml_on_aws.__file__).resolve().parent.parent
+def project_modules() -> list[str]:
+    """The project's files in the package: the handler module and what it imports, transitively."""
+    return [path.relative_to(SOURCE_ROOT).as_posix() for path in module_closure(HANDLER_MODULE)]
 
 
 def package_bytes(config: Mapping[str, Any], vendor: str = "auto") -> bytes:
@@ -159,7 +147,6 @@ def package_bytes(config: Mapping[str, Any], vendor: str = "auto") -> bytes:
     ``vendor``: ``copy`` (this environment's files), ``install`` (uv, for Lambda's platform) or
     ``auto`` (copy when they fit Lambda, else install).
     """
-    sources = _project_sources()
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)
         if vendor == "install":
@@ -171,9 +158,9 @@ def package_bytes(config: Mapping[str, Any], vendor: str = "auto") -> bytes:
                 if vendor == "copy":
                     raise
                 install_for_lambda(root)
-        for module in PROJECT_MODULES:
+        for module in project_modules():
             (root / module).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(sources / module, root / module)
+            shutil.copy2(SOURCE_ROOT / module, root / module)
         (root / CONFIG_FILE_NAME).write_text(json.dumps(config, indent=2, sort_keys=True))
         buffer = io.BytesIO()
         with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:

@@ -14,7 +14,13 @@ from pathlib import Path
 import pytest
 
 from ml_on_aws.control.image import ensure_repository
-from ml_on_aws.control.lambda_package import fits_lambda, package_bytes, package_key
+from ml_on_aws.control.imports import module_closure
+from ml_on_aws.control.lambda_package import (
+    fits_lambda,
+    package_bytes,
+    package_key,
+    project_modules,
+)
 from ml_on_aws.sagemaker.config import ImageConfig
 from tests.aws.events.conftest import (
     IMAGE_URI,
@@ -44,6 +50,27 @@ def test_the_package_is_reproducible_and_named_by_its_content(package: bytes, pa
     names = zipfile.ZipFile(io.BytesIO(package)).namelist()
     assert "ml_on_aws/lambda_runtime/handlers.py" in names and "sagemaker_config.json" in names
     assert not [n for n in names if n.startswith(("pandas/", "kedro/", "sklearn/", "boto3/", "botocore/"))]
+    # The project's files are the handler module's imports, nothing of the control side or the core's ML.
+    assert sorted(n for n in names if n.startswith("ml_on_aws/")) == project_modules()
+    assert {"ml_on_aws/sagemaker/requests.py", "ml_on_aws/sagemaker/models.py", "ml_on_aws/core/config.py"} <= set(names)
+    assert not [n for n in names if n.startswith(("ml_on_aws/control/", "ml_on_aws/pipelines/", "ml_on_aws/hooks/"))]
+
+
+def test_the_package_follows_lazy_and_relative_imports(tmp_path: Path) -> None:
+    tree = {
+        "ml_on_aws/__init__.py": "",
+        "ml_on_aws/lambda_runtime/__init__.py": "",
+        "ml_on_aws/lambda_runtime/handlers.py": "def handle():\n    from ml_on_aws.jobs.start import run\n",
+        "ml_on_aws/jobs/__init__.py": "",
+        "ml_on_aws/jobs/start.py": "from .names import job_name\n",
+        "ml_on_aws/jobs/names.py": "import json\n",
+        "ml_on_aws/jobs/unused.py": "",
+    }
+    for name, text in tree.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    found = [p.relative_to(tmp_path).as_posix() for p in module_closure("ml_on_aws.lambda_runtime.handlers", tmp_path)]
+    assert found == sorted(set(tree) - {"ml_on_aws/jobs/unused.py"})
 
 
 def test_the_packaged_handler_runs_with_only_the_runtimes_libraries(package: bytes, tmp_path: Path, aws_account: str) -> None:
