@@ -1,6 +1,8 @@
 """Kedro datasets of the project: MLflow model directories, the MLflow model registry, and
 tables spread over several files (SageMaker channels), outputs published when a run commits and
-the run manifests."""
+the run manifests; the run store and commit protocol they stage into (:mod:`.runs`, with its hook);
+and :mod:`.internals`, the one module that reads Kedro datasets' private attributes. Part of the ML
+core: it imports ``core`` and libraries, no AWS library and no other package of the project."""
 
 from ml_on_aws.datasets.mlflow_model import (
     MlflowModelDirectoryDataset,
