@@ -125,7 +125,7 @@ def init_suite(metadata, dataset: str, env: str | None, output: Path | None, for
     from kedro.framework.session import KedroSession
 
     from ml_on_aws.core.config import DataConfig, ValidationConfig, parse
-    from ml_on_aws.hooks.config_checks import describe_location
+    from ml_on_aws.datasets.internals import describe_location
     from ml_on_aws.pipelines.data_validation.suite import build_suite, suite_to_yaml
 
     with KedroSession.create(project_path=metadata.project_path, env=env) as session:

@@ -394,7 +394,7 @@ class KedroProject:
         """Name the missing ProcessingInput before anything runs."""
         from kedro.framework.session import KedroSession
 
-        from ml_on_aws.hooks.config_checks import describe_location
+        from ml_on_aws.datasets.internals import describe_location
 
         with KedroSession.create(project_path=self.project_dir, env=self.env) as session:
             catalog = session.load_context().catalog
@@ -408,7 +408,7 @@ class KedroProject:
 
     @staticmethod
     def location(catalog: Any, name: str) -> Path:
-        from ml_on_aws.hooks.config_checks import describe_location
+        from ml_on_aws.datasets.internals import describe_location
 
         return Path(describe_location(catalog[name])).resolve()
 

@@ -13,8 +13,8 @@ from typing import Any
 
 from kedro.config import MissingConfigException
 from kedro.framework.project import pipelines, settings
-from kedro.io.core import get_filepath_str
 
+from ml_on_aws.datasets import internals
 from ml_on_aws.hooks.s3_checks import catalog_datasets, check_s3_datasets
 
 
@@ -54,38 +54,31 @@ def upload_inputs(
     # configuration read from conf/ (the expectation suite) are not data to upload.
     names = [
         name for name, dataset in catalog_datasets(target_catalog, inputs)
-        if name in source_catalog and _is_remote_file(dataset)
+        if name in source_catalog and internals.is_remote(dataset)
     ]
     check_s3_datasets(target_catalog, names)
     transfers = []
     for name in names:
         source, target = source_catalog[name], target_catalog[name]
-        source_path, target_path = _path(source, name, source_env), _path(target, name, env)
-        if source._protocol != "file":
+        source_path = _path(source, name, source_env)
+        _path(target, name, env)  # the target too is one unversioned file
+        if internals.is_remote(source):
             raise ValueError(f"Dataset '{name}' of environment '{source_env}' is not a local file ({source_path}).")
         local = Path(source_path) if Path(source_path).is_absolute() else project_path / source_path
         if not local.exists():
             raise FileNotFoundError(f"Dataset '{name}': no file {local} to upload (environment '{source_env}').")
-        target_uri = _uri(target, target_path)
+        target_uri = internals.location(target)
         if target.exists() and not overwrite:
             transfers.append(Transfer(name, str(local), target_uri, copied=False))
             continue
-        target._fs.put_file(str(local), target_path)
+        internals.put_file(target, str(local))
         transfers.append(Transfer(name, str(local), target_uri, copied=True))
     return transfers
 
 
-def _is_remote_file(dataset: Any) -> bool:
-    return getattr(dataset, "_filepath", None) is not None and getattr(dataset, "_protocol", "file") != "file"
-
-
 def _path(dataset: Any, name: str, env: str) -> str:
-    if getattr(dataset, "_filepath", None) is None:
+    if internals.filepath(dataset) is None:
         raise ValueError(f"Dataset '{name}' of environment '{env}' is not stored in a file.")
-    if getattr(dataset, "_version", None) is not None:
+    if internals.is_versioned(dataset):
         raise ValueError(f"Dataset '{name}' of environment '{env}' is versioned; inputs to upload are not.")
-    return get_filepath_str(dataset._filepath, dataset._protocol)
-
-
-def _uri(dataset: Any, path: str) -> str:
-    return path if dataset._protocol == "file" else f"{dataset._protocol}://{path}"
+    return internals.filepath(dataset)

@@ -1,18 +1,31 @@
 """The one place that reads or changes private attributes of Kedro datasets.
 
-Kedro's versioned datasets (``AbstractVersionedDataset``) expose no public way to list their
-version folders with their file system, or to choose which versions a load may resolve to.
-The run commit (``ml_on_aws.datasets.runs``) needs both; what it needs is here, behind plain functions,
-so that a Kedro or kedro-datasets upgrade that renames an attribute breaks one module.
+Kedro's datasets expose no public way to ask where a file-based dataset stores its data, with which
+file system and load arguments, to list a versioned dataset's version folders, or to choose which
+versions a load may resolve to. The run commit (``ml_on_aws.datasets.runs``), the checks before a
+run, MLflow tracking and data upload need these; they are here, behind plain functions, so that a
+Kedro or kedro-datasets upgrade that renames an attribute breaks one module.
+
+Public API first: ``_describe()`` (the description every dataset gives for its ``repr``; its
+``filepath``, ``protocol``, ``load_args`` and ``version`` keys in kedro-datasets), ``exists()``,
+``resolve_load_version()`` and ``kedro.io.core.get_filepath_str``. A dataset is "file-based" by
+behaviour, whatever its class: it has a ``filepath`` and an fsspec file system. Its file's format
+is read from the file itself (Parquet's magic bytes), not from the dataset's class name.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import PurePosixPath
-from typing import Any
+from typing import IO, Any
 
 from kedro.io import AbstractVersionedDataset
+from kedro.io.core import get_filepath_str, get_protocol_and_path
+
+LOCAL_PROTOCOLS = ("file", "", None)
+# Load arguments that say how to read a delimited text file's header and values.
+_TEXT_ARGS = ("sep", "delimiter", "encoding", "header", "na_values", "keep_default_na", "decimal", "thousands")
+_PARQUET_MAGIC = b"PAR1"
 
 # Set on a dataset whose version listing is restricted: the unrestricted glob function.
 _ORIGINAL_GLOB = "_ml_on_aws_all_versions_glob"
@@ -28,13 +41,91 @@ def save_version(dataset: Any) -> str | None:
     return dataset.resolve_save_version() if is_versioned(dataset) else None
 
 
+def _description(dataset: Any) -> dict[str, Any]:
+    try:
+        return dict(dataset._describe() or {})
+    except Exception:  # noqa: BLE001 - a dataset that cannot describe itself has no known location
+        return {}
+
+
+def filepath(dataset: Any) -> str | None:
+    """The dataset's path without protocol (``bucket/key`` on S3), or None when it has none."""
+    path = _description(dataset).get("filepath", getattr(dataset, "_filepath", None))
+    return None if path is None else str(path)
+
+
+def protocol(dataset: Any) -> str:
+    """``file`` for a local dataset, else its fsspec protocol (``s3``...)."""
+    described = _description(dataset).get("protocol", getattr(dataset, "_protocol", None))
+    if described is None and (path := filepath(dataset)) is not None:
+        described = get_protocol_and_path(path)[0]
+    return described or "file"
+
+
+def is_remote(dataset: Any) -> bool:
+    """A file-based dataset whose data is not on the local disk."""
+    return filepath(dataset) is not None and protocol(dataset) not in LOCAL_PROTOCOLS
+
+
 def location(dataset: Any) -> str:
     """The dataset's path with its protocol (``s3://...``) or a local path; '' when it has none."""
-    path = getattr(dataset, "_filepath", None)
+    path = filepath(dataset)
     if path is None:
         return ""
-    protocol = getattr(dataset, "_protocol", "file")
-    return str(path) if protocol in ("file", None) else f"{protocol}://{path}"
+    return path if protocol(dataset) in LOCAL_PROTOCOLS else f"{protocol(dataset)}://{path}"
+
+
+def describe_location(dataset: Any) -> str:
+    """Where the dataset is, for messages: its location, else its type (a memory dataset...)."""
+    return location(dataset) or type(dataset).__name__
+
+
+def load_version(dataset: Any) -> str:
+    """The Kedro version a load reads: ``unversioned``, the resolved version, or ``latest``."""
+    if not is_versioned(dataset):
+        return "unversioned"
+    return dataset.resolve_load_version() or "latest"
+
+
+def load_args(dataset: Any) -> dict[str, Any]:
+    return dict(_description(dataset).get("load_args") or getattr(dataset, "_load_args", None) or {})
+
+
+def text_read_args(dataset: Any) -> dict[str, Any]:
+    """The load arguments that say how to read the file as delimited text (separator, encoding...)."""
+    return {key: value for key, value in load_args(dataset).items() if key in _TEXT_ARGS}
+
+
+def load_path(dataset: Any) -> str | None:
+    """The path (without protocol) of the file a load reads: for a versioned dataset, the resolved version."""
+    if filepath(dataset) is None:
+        return None
+    path = dataset._get_load_path() if is_versioned(dataset) else PurePosixPath(filepath(dataset))
+    return get_filepath_str(PurePosixPath(path), protocol(dataset))
+
+
+def is_file_based(dataset: Any) -> bool:
+    """A dataset with a path and an fsspec file system: its file can be opened without loading it."""
+    return filepath(dataset) is not None and hasattr(getattr(dataset, "_fs", None), "open")
+
+
+def open_file(dataset: Any) -> IO[bytes]:
+    """The file a load reads, opened for binary reading (FileNotFoundError when there is none)."""
+    if not is_file_based(dataset):
+        raise TypeError(f"{type(dataset).__name__} has no file to open")
+    return filesystem(dataset).open(load_path(dataset), mode="rb")
+
+
+def is_parquet(stream: IO[bytes]) -> bool:
+    """Whether the open file is Parquet (its first bytes), leaving the stream at its start."""
+    head = stream.read(len(_PARQUET_MAGIC))
+    stream.seek(0)
+    return head == _PARQUET_MAGIC
+
+
+def put_file(dataset: Any, local_path: str) -> None:
+    """Copy a local file to where the (unversioned) dataset stores its data."""
+    filesystem(dataset).put_file(local_path, get_filepath_str(PurePosixPath(filepath(dataset)), protocol(dataset)))
 
 
 def filesystem(dataset: Any) -> Any:

@@ -17,6 +17,8 @@ from ml_on_aws.core.config import (
     parameters_file_setting,
     parse,
 )
+from ml_on_aws.datasets import internals
+from ml_on_aws.datasets.internals import describe_location
 from ml_on_aws.hooks.task_checks import KEYS as TASK_KEYS
 from ml_on_aws.hooks.task_checks import check_training_fits_task
 
@@ -82,10 +84,10 @@ class ConfigCheckHooks:
                         "categorical_features", "date_features", "drop_columns")
         }
         where["dataset"] = f"dataset '{RAW_DATASET}' ({describe_location(dataset)})"
-        columns = read_columns(dataset)
+        columns = read_columns(dataset, RAW_DATASET)
         if columns is None:
             return None
-        target = read_column(dataset, data.target) if data.target in columns else None
+        target = read_column(dataset, data.target, RAW_DATASET) if data.target in columns else None
         if target is not None and target.empty:
             return None  # a table without rows: data validation names that, it is not a configuration error
         from ml_on_aws.pipelines.feature_engineering.columns import (
@@ -120,7 +122,7 @@ def check_suite_describes(catalog: Any, name: str, env: str | None, project_path
 
     if not catalog.exists(SUITE_DATASET):
         return  # the missing-input check names the file and HOW_TO_CREATE_INPUTS
-    columns = read_columns(catalog[name])
+    columns = read_columns(catalog[name], name)
     if columns is None:
         return
     required = required_columns(parse_suite(catalog.load(SUITE_DATASET)), "training")
@@ -138,7 +140,7 @@ def check_suite_describes(catalog: Any, name: str, env: str | None, project_path
 
 def check_same_columns(dataset: Any, name: str, like: Any, like_name: str) -> None:
     """Raise ``ConfigurationError`` naming the file and the columns of ``like`` that ``dataset`` lacks."""
-    columns, expected = read_columns(dataset), read_columns(like)
+    columns, expected = read_columns(dataset, name), read_columns(like, like_name)
     if columns is None or expected is None:
         return
     missing = [c for c in expected if c not in columns]
@@ -156,44 +158,38 @@ def header_location(dataset: Any) -> str:
     return describe_location(dataset)
 
 
-def describe_location(dataset: Any) -> str:
-    path = getattr(dataset, "_filepath", None)
-    protocol = getattr(dataset, "_protocol", "file")
-    if path is None:
-        return type(dataset).__name__
-    return str(path) if protocol in ("file", None) else f"{protocol}://{path}"
-
-
 def check_readable(dataset: Any, name: str) -> None:
-    """Raise ``ConfigurationError`` naming the file when a CSV is empty or not in its encoding.
+    """Raise ``ConfigurationError`` naming the file when a text table is empty or not in its encoding.
 
-    The whole file is decoded (in chunks, without parsing) for a local CSV: a stray byte far
+    The whole file is decoded (in chunks, without parsing) for a local text file: a stray byte far
     down a file otherwise fails the load with an offset into some internal buffer.
     """
-    if type(dataset).__name__ != "CSVDataset":
+    if not internals.is_file_based(dataset):
         return
     where = f"Dataset '{name}' ({describe_location(dataset)})"
-    encoding = _csv_args(dataset).get("encoding", "utf-8")
+    encoding = internals.text_read_args(dataset).get("encoding", "utf-8")
     hint = f"set `load_args: {{encoding: ...}}` for '{name}' in the catalog (e.g. latin-1, cp1252)"
     try:
-        if getattr(dataset, "_protocol", "file") in ("file", None):
-            line = _first_undecodable_line(dataset, encoding)
+        if _table_format(dataset, name) != "text":
+            return
+        if not internals.is_remote(dataset):
+            line = _first_undecodable_line(dataset, name, encoding)
             if line is not None:
                 raise ConfigurationError(f"{where} is not valid {encoding} (line {line}); save it as UTF-8 or {hint}.")
-        read_columns(dataset)
+        read_columns(dataset, name)
     except pd.errors.EmptyDataError:
         raise ConfigurationError(f"{where} is empty: no header, no rows.") from None
     except UnicodeDecodeError as exc:
         raise ConfigurationError(f"{where} is not valid {encoding} ({exc.reason}); save it as UTF-8 or {hint}.") from None
 
 
-def _first_undecodable_line(dataset: Any, encoding: str, chunk_bytes: int = 1 << 22) -> int | None:
+def _first_undecodable_line(dataset: Any, name: str, encoding: str, chunk_bytes: int = 1 << 22) -> int | None:
     """The 1-based line of the first byte ``encoding`` cannot decode, or None when all decode."""
     import codecs
 
     decoder = codecs.getincrementaldecoder(encoding)()
     lines_before = 0
-    with _open(dataset) as stream:
+    with _open(dataset, name) as stream:
         while chunk := stream.read(chunk_bytes):
             try:
                 decoder.decode(chunk)
@@ -207,46 +203,57 @@ def _first_undecodable_line(dataset: Any, encoding: str, chunk_bytes: int = 1 <<
     return None
 
 
-def read_columns(dataset: Any) -> list[str] | None:
-    """Column names of a CSV or Parquet dataset without loading it; None for other types."""
+def read_columns(dataset: Any, name: str | None = None) -> list[str] | None:
+    """Column names of a table without loading it (a Parquet or delimited text file, or a dataset
+    that reads its own columns); None for a dataset of another kind."""
     if hasattr(dataset, "read_columns"):  # e.g. TableFilesDataset: a folder of files
         return dataset.read_columns()
-    kind = type(dataset).__name__
-    if kind == "CSVDataset":
-        with _open(dataset) as stream:
-            return list(pd.read_csv(stream, nrows=0, **_csv_args(dataset)).columns)
-    if kind == "ParquetDataset":
-        import pyarrow.parquet as pq
+    kind = _table_format(dataset, name)
+    if kind is None:
+        return None
+    with _open(dataset, name) as stream:
+        if kind == "parquet":
+            import pyarrow.parquet as pq
 
-        with _open(dataset) as stream:
             return list(pq.read_schema(stream).names)
-    return None
+        return list(pd.read_csv(stream, nrows=0, **internals.text_read_args(dataset)).columns)
 
 
-def read_column(dataset: Any, name: str) -> pd.Series | None:
+def read_column(dataset: Any, column: str, name: str | None = None) -> pd.Series | None:
     if hasattr(dataset, "read_column"):
-        return dataset.read_column(name, _TARGET_SAMPLE_ROWS)
-    kind = type(dataset).__name__
-    with _open(dataset) as stream:
-        if kind == "CSVDataset":
-            args = {**_csv_args(dataset), "usecols": [name], "nrows": _TARGET_SAMPLE_ROWS}
-            return pd.read_csv(stream, **args)[name]
-        return pd.read_parquet(stream, columns=[name])[name]
+        return dataset.read_column(column, _TARGET_SAMPLE_ROWS)
+    kind = _table_format(dataset, name)
+    if kind is None:
+        return None
+    with _open(dataset, name) as stream:
+        if kind == "text":
+            args = {**internals.text_read_args(dataset), "usecols": [column], "nrows": _TARGET_SAMPLE_ROWS}
+            return pd.read_csv(stream, **args)[column]
+        return pd.read_parquet(stream, columns=[column])[column]
 
 
-def _csv_args(dataset: Any) -> dict[str, Any]:
-    keep = ("sep", "delimiter", "encoding", "header", "na_values", "keep_default_na", "decimal", "thousands")
-    return {k: v for k, v in getattr(dataset, "_load_args", {}).items() if k in keep}
+# Suffixes of delimited text files; any other file is a table only if it is Parquet.
+_TEXT_SUFFIXES = (".csv", ".tsv", ".txt", ".dat", ".psv")
 
 
-def _open(dataset: Any):
-    from kedro.io.core import get_filepath_str
+def _table_format(dataset: Any, name: str | None) -> str | None:
+    """``parquet`` or ``text`` for a file-based table, by its content and name; None otherwise."""
+    if not internals.is_file_based(dataset):
+        return None
+    with _open(dataset, name) as stream:
+        if internals.is_parquet(stream):
+            return "parquet"
+    path = (internals.load_path(dataset) or "").lower()
+    text_args = {"sep", "delimiter"} & set(internals.load_args(dataset))
+    return "text" if path.endswith(_TEXT_SUFFIXES) or text_args else None
 
-    path = get_filepath_str(dataset._get_load_path(), dataset._protocol)
+
+def _open(dataset: Any, name: str | None):
     try:
-        return dataset._fs.open(path, mode="rb")
+        return internals.open_file(dataset)
     except FileNotFoundError:
-        raise ConfigurationError(f"Dataset '{RAW_DATASET}' has no file at {describe_location(dataset)}.") from None
+        which = f"Dataset '{name}'" if name else "The dataset"
+        raise ConfigurationError(f"{which} has no file at {describe_location(dataset)}.") from None
 
 
 class ReportLocationHooks:

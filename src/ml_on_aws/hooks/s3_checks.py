@@ -24,6 +24,7 @@ from botocore.exceptions import (
 
 from ml_on_aws.aws import session
 from ml_on_aws.core.config import UserFixableError
+from ml_on_aws.datasets import internals
 
 BUCKET_VARIABLE = "ML_ON_AWS_BUCKET"
 PREFIX_VARIABLE = "ML_ON_AWS_PREFIX"
@@ -55,9 +56,9 @@ class S3Location:
 
 def s3_location(dataset: Any) -> S3Location | None:
     """The bucket and key (unversioned base path) of a filesystem dataset on S3, else None."""
-    if getattr(dataset, "_protocol", None) not in _REMOTE_PROTOCOLS:
+    if internals.protocol(dataset) not in _REMOTE_PROTOCOLS:
         return None
-    path = str(getattr(dataset, "_filepath", ""))
+    path = internals.filepath(dataset) or ""
     bucket, _, key = path.partition("/")
     return S3Location(bucket, key) if bucket else None
 
@@ -122,7 +123,7 @@ def check_inputs_exist(catalog: Any, names: Iterable[str], how_to_create: Mappin
     """
     missing = [
         (name, dataset) for name, dataset in catalog_datasets(catalog, sorted(names))
-        if getattr(dataset, "_filepath", None) is not None and not dataset.exists()
+        if internals.filepath(dataset) is not None and not dataset.exists()
     ]
     if not missing:
         return
@@ -131,7 +132,7 @@ def check_inputs_exist(catalog: Any, names: Iterable[str], how_to_create: Mappin
         location = s3_location(dataset)
         remote = remote or location is not None
         where = (f"no object with key '{location.key}' in bucket '{location.bucket}' ({location.uri})"
-                 if location else f"no file at {dataset._filepath}")
+                 if location else f"no file at {internals.location(dataset)}")
         hint = (how_to_create or {}).get(name)
         lines.append(f"  - '{name}': {where}" + (f". Make it with: {hint}" if hint else ""))
     message = "The pipeline's inputs are missing, so nothing was run:\n" + "\n".join(lines)

@@ -18,6 +18,7 @@ from kedro.framework.hooks import hook_impl
 from kedro.framework.project import settings
 
 from ml_on_aws.core.git import git_revision
+from ml_on_aws.datasets import internals
 
 logger = logging.getLogger(__name__)
 
@@ -47,17 +48,6 @@ def table_identity(data: pd.DataFrame) -> dict[str, Any]:
     digest = hashlib.sha256(row_hashes.tobytes())
     digest.update("\x1f".join(map(str, data.columns)).encode())
     return {"rows": len(data), "columns": data.shape[1], "sha256": digest.hexdigest()}
-
-
-def dataset_location(dataset: Any) -> tuple[str, str]:
-    """The path (with its protocol) and the Kedro version a dataset loads from."""
-    path = getattr(dataset, "_filepath", None)
-    protocol = getattr(dataset, "_protocol", "file")
-    where = str(path) if protocol in ("file", None) else f"{protocol}://{path}"
-    version = "unversioned"
-    if getattr(dataset, "_version", None) is not None:
-        version = dataset.resolve_load_version() or "latest"
-    return where, version
 
 
 class RunIdentityHooks:
@@ -108,7 +98,8 @@ class RunIdentityHooks:
         if mlflow.active_run() is None:
             return
         self._logged.add(dataset_name)
-        where, version = dataset_location(self._catalog[dataset_name])
+        dataset = self._catalog[dataset_name]
+        where, version = internals.location(dataset), internals.load_version(dataset)
         identity = table_identity(data)
         mlflow.log_params(
             {
@@ -140,11 +131,11 @@ class RunIdentityHooks:
 
         if mlflow.active_run() is None:
             return
-        if getattr(dataset, "_protocol", "file") != "file":
+        if internals.is_remote(dataset) or internals.load_path(dataset) is None:
             logger.warning("Dataset '%s' is not on the local disk; it is not logged to MLflow.", dataset_name)
             return
         # The load path of a versioned dataset is the version just saved.
-        path = Path(str(dataset._get_load_path()))
+        path = Path(internals.load_path(dataset))
         if path.is_dir():
             mlflow.log_artifacts(str(path), artifact_path=artifact_path)
         else:
