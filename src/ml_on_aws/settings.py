@@ -13,10 +13,11 @@ from omegaconf.resolvers import oc
 from ml_on_aws.aws.cloudwatch import CloudWatchHooks
 from ml_on_aws.aws.locations import RESOLVERS as AWS_RESOLVERS
 from ml_on_aws.datasets.runs import RunCommitHooks
-from ml_on_aws.hooks.config_checks import ConfigCheckHooks, ReportLocationHooks
+from ml_on_aws.hooks.config_checks import ConfigCheckHooks
 from ml_on_aws.hooks.logs import quiet_irrelevant_noise
 from ml_on_aws.hooks.memory import MemoryHooks
 from ml_on_aws.hooks.model_names import RegisteredModelNameHooks
+from ml_on_aws.hooks.reports import ReportLocationHooks
 from ml_on_aws.hooks.s3 import S3Hooks
 from ml_on_aws.hooks.tracking import RunIdentityHooks, local_artifact_location
 from ml_on_aws.sagemaker.hosts import current_host

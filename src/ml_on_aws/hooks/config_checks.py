@@ -254,21 +254,3 @@ def _open(dataset: Any, name: str | None):
     except FileNotFoundError:
         which = f"Dataset '{name}'" if name else "The dataset"
         raise ConfigurationError(f"{which} has no file at {describe_location(dataset)}.") from None
-
-
-class ReportLocationHooks:
-    """Say where the human-readable reports went: the paths are in the catalog, not the logs."""
-
-    _REPORTS_SUFFIX = ("_data_docs", "drift_summary")
-
-    def __init__(self) -> None:
-        self._catalog: Any = None
-
-    @hook_impl
-    def after_catalog_created(self, catalog: Any) -> None:
-        self._catalog = catalog
-
-    @hook_impl
-    def after_dataset_saved(self, dataset_name: str, data: Any, node: Any) -> None:
-        if self._catalog is not None and dataset_name.endswith(self._REPORTS_SUFFIX):
-            logger.info("Report '%s' (open in a browser): %s", dataset_name, describe_location(self._catalog[dataset_name]))
