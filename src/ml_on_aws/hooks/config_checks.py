@@ -1,8 +1,7 @@
-"""Project hooks: check the parameters against the data before any node runs."""
+"""Check the parameters against the data before any node runs, reading only what they need (headers, a sample of the target)."""
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +20,6 @@ from ml_on_aws.datasets import internals
 from ml_on_aws.datasets.internals import describe_location
 from ml_on_aws.hooks.task_checks import KEYS as TASK_KEYS
 from ml_on_aws.hooks.task_checks import check_training_fits_task
-
-logger = logging.getLogger(__name__)
 
 RAW_DATASET = "raw_data"
 # A test table given apart from the training table (pipeline with_test_data).
