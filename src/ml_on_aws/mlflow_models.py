@@ -9,6 +9,9 @@ when saving and again when loading, so a tampered directory cannot widen it.
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
+import weakref
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -65,12 +68,21 @@ class ModelPackage:
     signature: Any
     trusted_types: list[str]
     metadata: dict[str, Any] = field(default_factory=dict)
+    # The compiled prediction path (ml_on_aws.compiled), saved as an extra file when present.
+    compiled: dict[str, Any] | None = None
 
     def mlflow_args(self) -> dict[str, Any]:
         """Keyword arguments shared by ``mlflow.sklearn.save_model`` and ``log_model``."""
         import ml_on_aws
 
-        return {
+        extra = {}
+        if self.compiled is not None:
+            from ml_on_aws.compiled import write_spec
+
+            folder = tempfile.mkdtemp(prefix="compiled-")
+            weakref.finalize(self, shutil.rmtree, folder, True)  # MLflow copies it while saving
+            extra["extra_files"] = [str(write_spec(self.compiled, folder))]
+        return {**extra,
             "signature": self.signature,
             "input_example": self.input_example,
             "serialization_format": "skops",

@@ -13,11 +13,16 @@ from sklearn.pipeline import Pipeline
 def predict_frame(model: Any, features: pd.DataFrame) -> pd.DataFrame:
     """``prediction`` and, for classifiers, one ``proba_<class>`` column per class."""
     predicted, proba = predict_with_proba(model, features)
+    return prediction_table(predicted, proba, model.classes_ if proba is not None else None, features.index)
+
+
+def prediction_table(predicted: np.ndarray, proba: np.ndarray | None, classes: Any, index: Any = None) -> pd.DataFrame:
+    """``prediction``, then ``proba_<class>`` per class when there are probabilities."""
     out = {"prediction": predicted}
     if proba is not None:
-        for index, label in enumerate(model.classes_):
-            out[f"proba_{label}"] = proba[:, index]
-    return pd.DataFrame(out, index=features.index)
+        for position, label in enumerate(classes):
+            out[f"proba_{label}"] = proba[:, position]
+    return pd.DataFrame(out, index=index)
 
 
 def predict_with_proba(model: Any, features: pd.DataFrame) -> tuple[np.ndarray, np.ndarray | None]:
