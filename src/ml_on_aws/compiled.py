@@ -91,7 +91,11 @@ class CompiledModel:
 
 def typed_columns(compiled: CompiledModel, frame: pd.DataFrame) -> dict[str, np.ndarray]:
     """The raw columns as the pipeline's :class:`ColumnTypes` step types them."""
-    from ml_on_aws.pipelines.feature_engineering.transformers import MissingColumnsError, as_category, as_numeric
+    from ml_on_aws.pipelines.feature_engineering.transformers import (
+        MissingColumnsError,
+        as_category,
+        as_numeric,
+    )
 
     missing = [c for c in [*compiled.numeric, *compiled.categorical, *compiled.dates] if c not in frame.columns]
     if missing:
@@ -341,6 +345,34 @@ def compile_and_verify(model: Any, test_features: pd.DataFrame) -> tuple[dict[st
         return None, f"Compiled prediction path: not saved, its answers differ from scikit-learn's ({problem}); scikit-learn serves it."
     return compiled.spec | {"verified_rows": len(test_features)}, (
         f"Compiled prediction path: saved, same answers as scikit-learn on all {len(test_features)} test rows.")
+
+
+def batch_predictor(model: Any, sample: pd.DataFrame) -> Callable[[pd.DataFrame], pd.DataFrame] | None:
+    """A ``predict_frame`` for batch scoring through the compiled path, when it gives scikit-learn's
+    answers on ``sample`` (the first rows to score); None (and a line saying why) otherwise.
+
+    Compiling takes milliseconds, so batch scoring compiles the model it loads instead of reading
+    the file; a chunk with values left to scikit-learn is scored by scikit-learn."""
+    from ml_on_aws.predictions import predict_frame
+
+    try:
+        compiled = compile_model(model)
+    except NotCompilable as exc:
+        logger.info("Scoring with scikit-learn: the model cannot be compiled (%s).", exc)
+        return None
+    problem = difference(model, compiled, sample)
+    if problem:
+        logger.warning("Scoring with scikit-learn: the compiled path's answers differ (%s).", problem)
+        return None
+    logger.info("Scoring with the compiled prediction path (same answers as scikit-learn on the first %d rows).", len(sample))
+
+    def predict(chunk: pd.DataFrame) -> pd.DataFrame:
+        try:
+            return compiled.predict_frame(chunk)
+        except NeedsScikitLearn:
+            return predict_frame(model, chunk)
+
+    return predict
 
 
 def write_spec(spec: dict[str, Any], folder: str | Path) -> Path:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache
 from typing import Any
 
@@ -80,14 +81,14 @@ def _predict_is_argmax_of_proba() -> frozenset[type]:
                       DecisionTreeClassifier, CalibratedClassifierCV})
 
 
-def predict_in_chunks(model: Any, features: pd.DataFrame, chunk_rows: int) -> pd.DataFrame:
-    """Predict slice by slice so the transformed copy of a large table never exists at once."""
+def predict_in_chunks(model: Any, features: pd.DataFrame, chunk_rows: int,
+                      predict: Callable[[pd.DataFrame], pd.DataFrame] | None = None) -> pd.DataFrame:
+    """Predict slice by slice so the transformed copy of a large table never exists at once;
+    ``predict`` (a frame's ``predict_frame`` table) defaults to scikit-learn's way."""
+    predict = predict or (lambda chunk: predict_frame(model, chunk))
     if len(features) <= chunk_rows:
-        return predict_frame(model, features)
-    parts = [
-        predict_frame(model, features.iloc[start : start + chunk_rows])
-        for start in range(0, len(features), chunk_rows)
-    ]
+        return predict(features)
+    parts = [predict(features.iloc[start : start + chunk_rows]) for start in range(0, len(features), chunk_rows)]
     return pd.concat(parts)
 
 

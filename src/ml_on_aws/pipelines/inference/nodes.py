@@ -8,16 +8,20 @@ from typing import Any
 import pandas as pd
 from sklearn.pipeline import Pipeline
 
+from ml_on_aws.compiled import batch_predictor
 from ml_on_aws.config import InferenceConfig, parse
 from ml_on_aws.predictions import predict_in_chunks
 
 logger = logging.getLogger(__name__)
+# Rows on which the compiled path must give scikit-learn's answers before it scores the table.
+_CHECKED_ROWS = 2_000
 
 
 def score_new_data(model: Pipeline, new_data: pd.DataFrame, inference_params: dict[str, Any]) -> pd.DataFrame:
     """The new rows with ``prediction`` (and class probabilities) added."""
     inference = parse(InferenceConfig, inference_params, "inference")
-    scored = predict_in_chunks(model, new_data, inference.chunk_rows)
+    predict = batch_predictor(model, new_data.head(_CHECKED_ROWS)) if inference.compiled and len(new_data) else None
+    scored = predict_in_chunks(model, new_data, inference.chunk_rows, predict)
     logger.info("Scored %d new rows.", len(scored))
     if not inference.keep_input_columns:
         return scored
