@@ -152,7 +152,7 @@ def _from_json(body: bytes, compiled: CompiledModel) -> Typed:
 def _json_number(value: Any) -> float:
     if value is None:
         return np.nan
-    if type(value) in (int, float):
+    if type(value) is float or (type(value) is int and abs(value) < 2**53):  # exactly a float64, as in pandas
         return float(value)
     raise _NotHere  # text, booleans, structures: pandas coerces or refuses them
 
