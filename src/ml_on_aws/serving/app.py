@@ -25,6 +25,8 @@ from starlette.routing import Route
 
 from ml_on_aws.serving import payload
 from ml_on_aws.serving.batching import MicroBatcher
+from ml_on_aws.serving.fast_rows import MAX_BYTES as FAST_MAX_BYTES
+from ml_on_aws.serving.fast_rows import typed_rows
 from ml_on_aws.serving.settings import ServerSettings
 
 logger = logging.getLogger("ml_on_aws.serving")
@@ -73,10 +75,12 @@ def create_app(settings: ServerSettings | None = None) -> Starlette:
             kind = payload.request_format(request.headers.get("content-type"))
             answer = payload.response_format(request.headers.get("accept"), kind)
             body = await _read_body(request, settings.max_payload_bytes)
-            if state.served.compiled is not None:
-                # Small bodies go straight into arrays and through the compiled path in one
-                # step; the micro-batcher gains nothing on a request that takes a millisecond.
-                answered = await run_in_threadpool(_answer_directly, state.served, body, kind, answer)
+            if state.served.compiled is not None and len(body) <= FAST_MAX_BYTES:
+                # Small bodies go straight into arrays and through the compiled path in one step,
+                # on the event loop: about a millisecond, less than handing it to a thread and
+                # back costs on a busy machine (each hand-over waits for the scheduler). The
+                # micro-batcher gains nothing on such a request.
+                answered = _answer_directly(state.served, body, kind, answer)
                 if answered is not None:
                     return Response(answered, media_type=answer, headers={"X-Prediction-Columns": ",".join(state.served.outputs)})
             frame, header = await run_in_threadpool(_parse, state.served, body, kind)
@@ -116,8 +120,6 @@ def create_app(settings: ServerSettings | None = None) -> Starlette:
 def _answer_directly(served: Any, body: bytes, kind: str, answer: str) -> bytes | None:
     """The answer's bytes through ``fast_rows`` and the compiled path, or None when the request
     needs the pandas way (its checks and messages, or values the compiled path leaves to scikit-learn)."""
-    from ml_on_aws.serving.fast_rows import typed_rows
-
     rows = typed_rows(body, kind, served.compiled, served.columns)
     if rows is None:
         return None
