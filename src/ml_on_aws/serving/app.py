@@ -75,14 +75,16 @@ def create_app(settings: ServerSettings | None = None) -> Starlette:
             kind = payload.request_format(request.headers.get("content-type"))
             answer = payload.response_format(request.headers.get("accept"), kind)
             body = await _read_body(request, settings.max_payload_bytes)
-            if state.served.compiled is not None and len(body) <= FAST_MAX_BYTES:
-                # Small bodies go straight into arrays and through the compiled path in one step,
-                # on the event loop: about a millisecond, less than handing it to a thread and
-                # back costs on a busy machine (each hand-over waits for the scheduler). The
-                # micro-batcher gains nothing on such a request.
-                answered = _answer_directly(state.served, body, kind, answer)
-                if answered is not None:
-                    return Response(answered, media_type=answer, headers={"X-Prediction-Columns": ",".join(state.served.outputs)})
+            served = state.served
+            if served.compiled is not None:
+                # Small bodies go straight into arrays and through the compiled path on the event
+                # loop: about a millisecond, less than handing it to a thread and back costs on a
+                # busy machine (each hand-over waits for the scheduler). Others are parsed, scored
+                # and rendered in one hand-over. The micro-batcher gains nothing on either.
+                answered = _answer_directly(served, body, kind, answer) if len(body) <= FAST_MAX_BYTES else None
+                if answered is None:
+                    answered = await run_in_threadpool(_answer_in_one_step, served, body, kind, answer)
+                return Response(answered, media_type=answer, headers={"X-Prediction-Columns": ",".join(served.outputs)})
             frame, header = await run_in_threadpool(_parse, state.served, body, kind)
             # A CSV header line alone (a SingleRecord transform's first request) has no rows to
             # score: its answer is the predictions' header only, rendered like any other answer.
@@ -128,6 +130,13 @@ def _answer_directly(served: Any, body: bytes, kind: str, answer: str) -> bytes 
     if predictions is None:
         return None
     return payload.render_columns(served.outputs, predictions, answer, header=header)
+
+
+def _answer_in_one_step(served: Any, body: bytes, kind: str, answer: str) -> bytes:
+    """The answer through pandas parsing and ``served.predict`` (the compiled path when it takes the rows)."""
+    frame, header = _parse(served, body, kind)
+    predictions = served.predict(frame) if len(frame) else served.no_predictions()
+    return payload.render(predictions, answer, header=header)
 
 
 def _parse(served: Any, body: bytes, kind: str) -> tuple[Any, bool]:
