@@ -178,3 +178,15 @@ def test_a_compiled_file_that_does_not_match_the_model_is_not_used(model_dir, tm
     package = load_package(copy_dir)
     compiled, why = load_compiled(copy_dir, package.model, package.input_example)
     assert compiled is None and "input example" in why
+
+
+def test_batch_scoring_takes_the_compiled_path_with_the_same_answers(caplog):
+    from ml_on_aws.pipelines.inference.nodes import score_new_data
+
+    model, test = fit("base", HistGradientBoostingClassifier(max_iter=10, random_state=0))
+    with caplog.at_level("INFO"):
+        compiled = score_new_data(model, test, {"chunk_rows": 300, "compiled": True})
+    assert "Scoring with the compiled prediction path" in caplog.text
+    plain = score_new_data(model, test, {"chunk_rows": 300, "compiled": False})
+    pd.testing.assert_frame_equal(compiled, plain, check_exact=True)
+    assert len(compiled) == len(test)
