@@ -190,3 +190,20 @@ def test_batch_scoring_takes_the_compiled_path_with_the_same_answers(caplog):
     plain = score_new_data(model, test, {"chunk_rows": 300, "compiled": False})
     pd.testing.assert_frame_equal(compiled, plain, check_exact=True)
     assert len(compiled) == len(test)
+
+
+def test_a_registered_version_carries_the_compiled_path_of_the_directory_it_was_loaded_from(model_dir, tmp_path, monkeypatch):
+    import mlflow
+
+    from ml_on_aws.compiled import read_spec
+    from ml_on_aws.datasets import RegisteredModelDataset
+    from ml_on_aws.mlflow_models import ModelRelease, download_model, load_package
+
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    monkeypatch.chdir(tmp_path)  # artifacts go to ./mlartifacts
+    package = load_package(model_dir)
+    assert package.compiled == read_spec(model_dir)
+    with mlflow.start_run():
+        RegisteredModelDataset(model_name="compiled_check").save(ModelRelease(package=package, promote=False, decision={}))
+    registered = download_model("models:/compiled_check/1", tmp_path / "download")
+    assert read_spec(registered) == read_spec(model_dir)

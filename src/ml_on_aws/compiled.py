@@ -381,18 +381,23 @@ def write_spec(spec: dict[str, Any], folder: str | Path) -> Path:
     return path
 
 
-def load_compiled(directory: str | Path, model: Any, example: pd.DataFrame | None) -> tuple[CompiledModel | None, str]:
-    """The compiled path of an MLflow model directory, checked against ``model`` on ``example``,
-    or None and why not."""
+def read_spec(directory: str | Path) -> dict[str, Any] | None:
+    """The compiled path's data an MLflow model directory lists as an extra file, or None."""
     from mlflow.models import Model
 
     flavor = Model.load(str(directory)).flavors.get("sklearn", {})
     files = [Path(directory) / entry["path"] for entry in flavor.get("extra_files") or []
              if Path(entry["path"]).name == COMPILED_FILE]
-    if not files:
-        return None, "the model directory has no compiled prediction path"
+    return json.loads(files[0].read_text()) if files else None
+
+
+def load_compiled(directory: str | Path, model: Any, example: pd.DataFrame | None) -> tuple[CompiledModel | None, str]:
+    """The compiled path of an MLflow model directory, checked against ``model`` on ``example``,
+    or None and why not."""
     try:
-        spec = json.loads(files[0].read_text())
+        spec = read_spec(directory)
+        if spec is None:
+            return None, "the model directory has no compiled prediction path"
         if spec.get("format") != FORMAT:
             return None, f"its compiled path has format {spec.get('format')}, this version reads {FORMAT}"
         compiled = _with_estimator(spec, model)

@@ -153,6 +153,8 @@ def load_package(path: str | Path) -> ModelPackage:
     """A saved model directory back as a :class:`ModelPackage`."""
     from mlflow.models import Model
 
+    from ml_on_aws.compiled import read_spec
+
     directory = find_model_directory(path)
     info = Model.load(str(directory))
     sklearn_flavor = info.flavors.get("sklearn", {})
@@ -162,6 +164,7 @@ def load_package(path: str | Path) -> ModelPackage:
         signature=info.signature,
         trusted_types=list(sklearn_flavor.get("skops_trusted_types") or []),
         metadata=dict(info.metadata or {}),
+        compiled=read_spec(directory),  # so the registered version carries it too
     )
 
 
