@@ -1,17 +1,16 @@
-"""Prediction server speed: this project's server against `mlflow models serve`, same model.
+"""Prediction server speed: this server with the compiled path, with scikit-learn, and `mlflow models serve`.
 
-Both servers load the same MLflow model directory (default: the one `kedro run` writes), run
-with the same number of worker processes on loopback, and get the same request bytes (JSON,
-MLflow's ``dataframe_split`` wrapper, which both accept). Concurrent clients send single-row
-and 1,000-row requests; p50/p99 latency and requests per second are written to
-benchmarks/results/serving.json with the ratios to MLflow. The floor is ``model.predict`` in
-this process (plain pandas + scikit-learn, no HTTP). Each server's CPU time per request is
-recorded too: on a shared machine it varies far less than the timings.
+All three load the same MLflow model directory, run with the same number of worker processes
+on loopback, and get the same request bytes (JSON, MLflow's ``dataframe_split`` wrapper, which
+both accept). Per server and worker count: sequential single-row p50/p99, sequential 1,000-row
+p50, and single-row throughput with 1, 4 and 16 concurrent keep-alive clients; the servers take
+turns round after round (the machine is shared) and the median round counts. Floors are
+measured in this process: the compiled path on parsed rows, and scikit-learn's ``predict_frame``
+and ``model.predict``. Batch scoring rows/s, compiled against ``model.predict``, closes the run.
+MLflow runs with OMP_NUM_THREADS=1 like this server's workers. Results, with the machine's load
+and each target's verdict, go to benchmarks/results/serving.json.
 
-MLflow is measured twice: as shipped, and with OMP_NUM_THREADS=1 like this server's workers,
-so the ratio shows what the server design gains beyond the thread setting.
-
-    python benchmarks/serving_bench.py [--model-dir DIR] [--workers 1 2] [--clients 4] [--rounds 3]
+    python benchmarks/serving_bench.py [--model-dir DIR] [--workers 1 2] [--seconds 2] [--rounds 2]
 """
 
 from __future__ import annotations
@@ -34,8 +33,8 @@ import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "serving.json"
-FLOOR = "in-process model.predict (floor)"
 QUIET_ENV = {"DO_NOT_TRACK": "1", "KEDRO_DISABLE_TELEMETRY": "1", "MLFLOW_DISABLE_TELEMETRY": "true"}
+SERVERS = ("compiled", "scikit-learn", "mlflow")
 
 
 def free_port() -> int:
@@ -64,16 +63,16 @@ def start(kind: str, model_dir: Path, workers: int, log: Path) -> tuple[subproce
     port = free_port()
     # `mlflow models serve` starts `uvicorn` from PATH: the one of this environment.
     env = {**os.environ, **QUIET_ENV, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
-    if kind == "ml_on_aws":
+    if kind != "mlflow":
         command = [sys.executable, "-m", "ml_on_aws.container.serving", "--model-dir", str(model_dir),
                    "--port", str(port), "--workers", str(workers)]
+        env["ML_ON_AWS_COMPILED"] = "1" if kind == "compiled" else "0"
     else:
         command = [str(Path(sys.executable).with_name("mlflow")), "models", "serve", "-m", str(model_dir),
                    "-p", str(port), "-h", "127.0.0.1", "-w", str(workers), "--env-manager", "local"]
         # MLflow 3.17 loads sklearn models only with this switch (our server checks skops types instead).
         env["MLFLOW_ALLOW_PICKLE_DESERIALIZATION"] = "true"
-        if kind == "mlflow_1_thread":
-            env.update(OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
+        env.update(OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
     process = subprocess.Popen(command, stdout=log.open("w"), stderr=subprocess.STDOUT, env=env,
                                start_new_session=True)
     wait_ready(port, process)
@@ -104,17 +103,23 @@ def stop(process: subprocess.Popen) -> None:
         process.wait()
 
 
-def load(port: int, body: bytes, clients: int, requests_per_client: int) -> dict[str, float]:
-    """``clients`` threads, each on its own keep-alive connection, send requests back to back."""
+def load(port: int, body: bytes, clients: int, seconds: float, minimum: int = 20) -> dict[str, float]:
+    """``clients`` threads, each on its own keep-alive connection, send requests back to back for
+    ``seconds`` (each at least ``minimum`` requests)."""
     headers = {"Content-Type": "application/json", "Accept": "application/json"}
     latencies: list[float] = []
     errors: list[str] = []
     lock = threading.Lock()
+    for _ in range(3):  # warm-up: imports, first predictions, connection set-up
+        warm = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+        warm.request("POST", "/invocations", body=body, headers=headers)
+        warm.getresponse().read()
+    stop_at = time.perf_counter() + seconds
 
     def client() -> None:
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
-        mine = []
-        for _ in range(requests_per_client):
+        mine: list[float] = []
+        while len(mine) < minimum or time.perf_counter() < stop_at:
             started = time.perf_counter()
             connection.request("POST", "/invocations", body=body, headers=headers)
             response = connection.getresponse()
@@ -123,13 +128,10 @@ def load(port: int, body: bytes, clients: int, requests_per_client: int) -> dict
             if response.status != 200:
                 with lock:
                     errors.append(f"{response.status}: {content[:200]!r}")
+                break
         with lock:
             latencies.extend(mine)
 
-    for _ in range(3):  # warm-up: imports, first predictions, connection set-up
-        client_connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
-        client_connection.request("POST", "/invocations", body=body, headers=headers)
-        client_connection.getresponse().read()
     threads = [threading.Thread(target=client) for _ in range(clients)]
     started = time.perf_counter()
     for thread in threads:
@@ -144,36 +146,91 @@ def load(port: int, body: bytes, clients: int, requests_per_client: int) -> dict
 
 def summarize(latencies: list[float], elapsed: float) -> dict[str, float]:
     ms = np.asarray(latencies) * 1000
-    return {"requests": len(latencies), "p50_ms": round(float(np.percentile(ms, 50)), 2),
-            "p99_ms": round(float(np.percentile(ms, 99)), 2), "req_per_s": round(len(latencies) / elapsed, 1)}
+    return {"requests": len(latencies), "p50_ms": round(float(np.percentile(ms, 50)), 3),
+            "p99_ms": round(float(np.percentile(ms, 99)), 3), "req_per_s": round(len(latencies) / elapsed, 1)}
 
 
-def in_process_floor(model_dir: Path, frame: pd.DataFrame, repeats: int) -> dict[str, float]:
-    """``model.predict`` on an already-parsed frame, one thread: no HTTP, no parsing."""
+def timed(function, seconds: float, minimum: int = 20) -> dict[str, float]:
+    function()
+    times: list[float] = []
+    started = time.perf_counter()
+    while len(times) < minimum or time.perf_counter() - started < seconds:
+        t = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - t)
+    return summarize(times, time.perf_counter() - started)
+
+
+def in_process_floors(model_dir: Path, frames: dict[str, pd.DataFrame], seconds: float) -> dict[str, dict[str, float]]:
+    """One thread, no HTTP, no parsing: the compiled path on typed rows, scikit-learn on a frame."""
+    from threadpoolctl import threadpool_limits
+
+    from ml_on_aws.container.serving.model import load_served_model
+    from ml_on_aws.core.predictions import predict_frame
+    from ml_on_aws.pipelines.feature_engineering.compiled import typed_columns
+
+    served = load_served_model(model_dir)
+    out = {}
+    with threadpool_limits(limits=1):
+        for name, frame in frames.items():
+            if served.compiled is not None:
+                typed = typed_columns(served.compiled, frame)
+                out[f"compiled predict, {name}"] = timed(lambda t=typed: served.compiled.predict_typed(t), seconds)
+            out[f"scikit-learn predict_frame, {name}"] = timed(lambda f=frame: predict_frame(served.model, f), seconds)
+            out[f"scikit-learn model.predict, {name}"] = timed(lambda f=frame: served.model.predict(f), seconds)
+    return out
+
+
+def batch_scoring(model_dir: Path, rows: pd.DataFrame, count: int, chunk_rows: int) -> dict[str, float]:
+    """Rows per second of batch scoring (chunks as the inference pipeline scores them), compiled
+    path against ``model.predict``, one thread each, on ``count`` rows resampled from ``rows``."""
     from threadpoolctl import threadpool_limits
 
     from ml_on_aws.container.serving import load_model
+    from ml_on_aws.core.predictions import predict_in_chunks
+    from ml_on_aws.pipelines.feature_engineering.compiled import batch_predictor
 
     model = load_model(model_dir)
+    table = rows.sample(count, replace=True, random_state=0).reset_index(drop=True)
+    out = {"rows": count}
     with threadpool_limits(limits=1):
-        model.predict(frame)
-        times = []
-        started = time.perf_counter()
-        for _ in range(repeats):
-            t = time.perf_counter()
-            model.predict(frame)
-            times.append(time.perf_counter() - t)
-        elapsed = time.perf_counter() - started
-    return summarize(times, elapsed)
-
-
-def payloads(rows: pd.DataFrame) -> dict[str, tuple[bytes, pd.DataFrame]]:
-    big = pd.concat([rows] * (1000 // len(rows) + 1), ignore_index=True).head(1000)
-    out = {}
-    for name, frame in (("1 row", rows.head(1)), ("1000 rows", big)):
-        split = json.loads(frame.to_json(orient="split", index=False))
-        out[name] = (json.dumps({"dataframe_split": split}).encode(), frame)
+        predict = batch_predictor(model, table.head(2000))
+        for name, score in (("model.predict", lambda: [model.predict(table.iloc[s:s + chunk_rows])
+                                                        for s in range(0, count, chunk_rows)]),
+                            ("compiled", lambda: predict_in_chunks(model, table, chunk_rows, predict))):
+            started = time.perf_counter()
+            score()
+            out[f"{name}_rows_per_s"] = round(count / (time.perf_counter() - started))
+            print("batch", name, out[f"{name}_rows_per_s"], "rows/s", flush=True)
+    out["ratio"] = round(out["compiled_rows_per_s"] / out["model.predict_rows_per_s"], 2)
     return out
+
+
+def request_body(frame: pd.DataFrame) -> bytes:
+    split = json.loads(frame.to_json(orient="split", index=False))
+    return json.dumps({"dataframe_split": split}).encode()
+
+
+def measure_server(port: int, bodies: dict[str, bytes], seconds: float) -> dict[str, dict[str, float]]:
+    cells = {"sequential, 1 row": (bodies["1 row"], 1), "sequential, 1000 rows": (bodies["1000 rows"], 1),
+             "4 clients, 1 row": (bodies["1 row"], 4), "16 clients, 1 row": (bodies["1 row"], 16)}
+    return {cell: load(port, body, clients, seconds) for cell, (body, clients) in cells.items()}
+
+
+def targets(median: dict, batch: dict) -> list[dict[str, object]]:
+    """Each target of the compiled path against MLflow's server, measured in this run."""
+    def value(server: str, cell: str, key: str, n: int = 1) -> float:
+        return median[(server, n, cell)][key]
+
+    rows = [
+        ("sequential single-row p50 <= 0.15x MLflow", value("compiled", "sequential, 1 row", "p50_ms") / value("mlflow", "sequential, 1 row", "p50_ms"), 0.15, "<="),
+        ("sequential single-row p99 <= 0.3x MLflow", value("compiled", "sequential, 1 row", "p99_ms") / value("mlflow", "sequential, 1 row", "p99_ms"), 0.3, "<="),
+        ("sequential 1,000-row p50 <= 0.5x MLflow", value("compiled", "sequential, 1000 rows", "p50_ms") / value("mlflow", "sequential, 1000 rows", "p50_ms"), 0.5, "<="),
+        ("16 clients, 1 worker: throughput >= 5x MLflow", value("compiled", "16 clients, 1 row", "req_per_s") / value("mlflow", "16 clients, 1 row", "req_per_s"), 5.0, ">="),
+        ("batch scoring >= 2x model.predict rows/s", batch["ratio"], 2.0, ">="),
+    ]
+    return [{"target": name, "measured_ratio": round(ratio, 3), "met": bool(ratio <= bound if op == "<=" else ratio >= bound)}
+            for name, ratio, bound, op in rows]
 
 
 def main() -> None:
@@ -181,86 +238,84 @@ def main() -> None:
     parser.add_argument("--model-dir", type=Path, default=ROOT / "data" / "06_models" / "mlflow_model")
     parser.add_argument("--rows", type=Path, default=ROOT / "data" / "01_raw" / "credit_data_new.csv")
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2], help="worker counts to compare at")
-    parser.add_argument("--clients", type=int, default=4)
-    parser.add_argument("--single-row-requests", type=int, default=60, help="per client")
-    parser.add_argument("--batch-requests", type=int, default=10, help="per client")
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--seconds", type=float, default=2.0, help="per measured cell")
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--batch-rows", type=int, default=1_000_000)
+    parser.add_argument("--chunk-rows", type=int, default=200_000)
     parser.add_argument("--output", type=Path, default=RESULTS)
     args = parser.parse_args()
     if not (args.model_dir / "MLmodel").is_file():
         raise SystemExit(f"No MLflow model at {args.model_dir}: run `kedro run` (or `make run`) first.")
     os.environ.update(QUIET_ENV)
     rows = pd.read_csv(args.rows)
-    cases = payloads(rows)
-    per_client = {"1 row": args.single_row_requests, "1000 rows": args.batch_requests}
+    rows = rows.astype({c: "float64" for c in rows.select_dtypes("integer").columns})  # MLflow's schema: doubles
+    big = pd.concat([rows] * (1000 // len(rows) + 1), ignore_index=True).head(1000)
+    frames = {"1 row": rows.head(1), "1000 rows": big}
+    bodies = {name: request_body(frame) for name, frame in frames.items()}
     logs = ROOT / "benchmarks" / "data"
     logs.mkdir(parents=True, exist_ok=True)
+    load_at_start = [round(x, 2) for x in os.getloadavg()]
 
-    # The machine is shared: servers take turns, round after round, and the median round counts.
     rounds: dict[tuple[str, int, str], list[dict[str, float]]] = {}
-    servers = ["ml_on_aws", "mlflow", "mlflow_1_thread"]
+    floor_rounds: dict[str, list[dict[str, float]]] = {}
     for round_number in range(args.rounds):
-        for name, (_, frame) in cases.items():
-            rounds.setdefault((FLOOR, 0, name), []).append(in_process_floor(args.model_dir, frame, per_client[name] * 2))
-        order = servers[round_number % len(servers):] + servers[: round_number % len(servers)]
+        for name, measured in in_process_floors(args.model_dir, frames, args.seconds / 2).items():
+            floor_rounds.setdefault(name, []).append(measured)
+        order = SERVERS[round_number % len(SERVERS):] + SERVERS[: round_number % len(SERVERS)]
         for workers in args.workers:
             for kind in order:
                 process, port = start(kind, args.model_dir, workers, logs / f"serving_{kind}.log")
                 try:
-                    for name, (body, _) in cases.items():
-                        cpu_before = server_cpu_seconds(process)
-                        measured = load(port, body, args.clients, per_client[name])
-                        # CPU the server spent per request: steadier than timings on a shared machine.
-                        cpu = server_cpu_seconds(process) - cpu_before
-                        measured["cpu_ms_per_request"] = round(cpu * 1000 / measured["requests"], 2)
-                        rounds.setdefault((kind, workers, name), []).append(measured)
-                        print(round_number, kind, workers, name, measured, flush=True)
+                    cpu_before = server_cpu_seconds(process)
+                    for cell, measured in measure_server(port, bodies, args.seconds).items():
+                        rounds.setdefault((kind, workers, cell), []).append(measured)
+                        print(round_number, kind, workers, cell, measured, flush=True)
+                    cpu = server_cpu_seconds(process) - cpu_before
+                    print(round_number, kind, workers, f"server CPU {cpu:.1f} s", flush=True)
                 finally:
                     stop(process)
+    batch = batch_scoring(args.model_dir, rows, args.batch_rows, args.chunk_rows)
 
-    results = [
-        {"server": server, "workers": workers, "payload": name, "clients": 1 if server == FLOOR else args.clients,
-         **{key: float(np.median([r[key] for r in measured])) for key in ("p50_ms", "p99_ms", "req_per_s", "cpu_ms_per_request")
-            if key in measured[0]},
-         "requests_per_round": measured[0]["requests"], "rounds": measured}
-        for (server, workers, name), measured in rounds.items()
-    ]
+    def median(measured: list[dict[str, float]]) -> dict[str, float]:
+        return {key: float(np.median([m[key] for m in measured])) for key in ("p50_ms", "p99_ms", "req_per_s")}
 
-    def pick(server: str, workers: int, payload: str) -> dict[str, float]:
-        return next(r for r in results if (r["server"], r["workers"], r["payload"]) == (server, workers, payload))
-
+    medians = {key: median(measured) for key, measured in rounds.items()}
+    results = [{"server": server, "workers": workers, "cell": cell, **medians[(server, workers, cell)],
+                "rounds": rounds[(server, workers, cell)]} for (server, workers, cell) in rounds]
     ratios = {
-        f"{workers} worker(s), {name}": {
-            f"vs_{other}": {
-                "throughput_ratio": round(pick("ml_on_aws", workers, name)["req_per_s"] / pick(other, workers, name)["req_per_s"], 2),
-                "p99_ratio": round(pick("ml_on_aws", workers, name)["p99_ms"] / pick(other, workers, name)["p99_ms"], 3),
-                "p50_ratio": round(pick("ml_on_aws", workers, name)["p50_ms"] / pick(other, workers, name)["p50_ms"], 3),
-                "cpu_per_request_ratio": round(pick("ml_on_aws", workers, name)["cpu_ms_per_request"]
-                                               / pick(other, workers, name)["cpu_ms_per_request"], 3),
+        f"{workers} worker(s), {cell}": {
+            f"compiled_vs_{other}": {
+                "p50_ratio": round(medians[("compiled", workers, cell)]["p50_ms"] / medians[(other, workers, cell)]["p50_ms"], 3),
+                "p99_ratio": round(medians[("compiled", workers, cell)]["p99_ms"] / medians[(other, workers, cell)]["p99_ms"], 3),
+                "throughput_ratio": round(medians[("compiled", workers, cell)]["req_per_s"] / medians[(other, workers, cell)]["req_per_s"], 2),
             }
-            for other in ("mlflow", "mlflow_1_thread")
+            for other in ("mlflow", "scikit-learn")
         }
-        for workers in args.workers for name in cases
+        for workers in args.workers for cell in ("sequential, 1 row", "sequential, 1000 rows", "4 clients, 1 row", "16 clients, 1 row")
     }
     report = {
-        "what": "POST /invocations on loopback, JSON dataframe_split bodies, concurrent keep-alive clients",
-        "reading": "throughput_ratio > 1, p99_ratio < 1 and cpu_per_request_ratio < 1 mean ml_on_aws is ahead of "
-                   "MLflow's server; cpu_ms_per_request (CPU of the server processes) is the least noisy figure on a "
-                   "shared machine, see machine.load_average_at_end",
+        "what": "POST /invocations on loopback, JSON dataframe_split bodies, keep-alive clients; "
+                "compiled = this server with the compiled prediction path, scikit-learn = this server with "
+                "ML_ON_AWS_COMPILED=0, mlflow = `mlflow models serve` with OMP_NUM_THREADS=1",
         "model_dir": str(args.model_dir.relative_to(ROOT) if args.model_dir.is_relative_to(ROOT) else args.model_dir),
         "worker_counts": args.workers,
         "rounds": args.rounds,
+        "seconds_per_cell": args.seconds,
         "statistic": "median over rounds of each round's p50, p99 and requests per second",
-        "clients": args.clients,
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform(),
-                    "load_average_at_end": [round(x, 2) for x in os.getloadavg()]},
+                    "load_average_at_start": load_at_start,
+                    "load_average_at_end": [round(x, 2) for x in os.getloadavg()],
+                    "note": "2 cores shared with other work during the run: compare ratios within this run"},
         "versions": {name: __import__(name).__version__ for name in ("mlflow", "sklearn", "pandas", "uvicorn", "starlette")},
-        "results": results,
+        "targets": targets(medians, batch),
+        "in_process_floors": {name: median(measured) for name, measured in floor_rounds.items()},
+        "batch_scoring": batch,
         "ratios": ratios,
+        "results": results,
     }
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(report, indent=2) + "\n")
-    print(json.dumps(ratios, indent=2))
+    print(json.dumps({"targets": report["targets"], "floors": report["in_process_floors"]}, indent=2))
     print(f"Written to {args.output}")
 
 

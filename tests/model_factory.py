@@ -41,7 +41,7 @@ def train_small(max_iter: int = 30, **estimator_kwargs: Any) -> tuple[Any, dict[
 def package_small(model: Any, params: dict[str, Any], train: pd.DataFrame, test: pd.DataFrame):
     report = evaluate_model(model, train, test, params["data"], params["evaluation"])
     status = apply_quality_gate(report, params["evaluation"])
-    return package_model(model, train, report, status, params["data"], params["registry"]), status
+    return package_model(model, train, report, status, params["data"], params["registry"], test), status
 
 
 def write_model_dir(destination: Path) -> Path:

@@ -21,6 +21,8 @@ import pandas as pd
 import pytest
 
 from ml_on_aws.container.entrypoint import METRIC_REGEX
+from ml_on_aws.container.serving import load_model
+from ml_on_aws.core.predictions import predict_frame
 from tests.conftest import PROJECT_ROOT
 from tests.sagemaker.test_entrypoint_contract import HYPERPARAMETERS, RAW, training_folder
 from tests.support.docker_engine import docker_build, ensure_base_image, ensure_docker
@@ -172,13 +174,21 @@ def test_serve_answers_ping_and_invocations_and_stops_on_sigterm(docker_env, ima
                 time.sleep(1)
         assert status == 200, docker(docker_env, "logs", name).stdout[-3000:]
 
+        # The trained model carries the compiled path and the container scores with it: its
+        # answers are scikit-learn's own on the same model directory.
+        assert (opt_ml / "model" / "extra_files" / "compiled_model.json").is_file()
+        logs = docker(docker_env, "logs", name)
+        assert "Scoring with the compiled prediction path" in logs.stdout + logs.stderr
         rows = pd.read_csv(RAW / "credit_data_new.csv").head(3).drop(columns=["Status"], errors="ignore")
-        status, body = request(f"{base}/invocations", rows.to_csv(index=False).encode(), "text/csv")
-        assert status == 200, body
-        assert len(pd.read_csv(io.BytesIO(body))) == 3
+        expected = predict_frame(load_model(opt_ml / "model"), rows)
+        for single in (rows.head(1), rows):
+            status, body = request(f"{base}/invocations", single.to_csv(index=False).encode(), "text/csv")
+            assert status == 200, body
+            answered = pd.read_csv(io.BytesIO(body))
+            assert answered.to_numpy().tolist() == expected.head(len(single)).to_numpy().tolist()
         status, body = request(f"{base}/invocations", rows.to_json(orient="records").encode(), "application/json")
         assert status == 200, body
-        assert len(json.loads(body)["predictions"]) == 3
+        pd.testing.assert_frame_equal(pd.DataFrame(json.loads(body)["predictions"]), expected.reset_index(drop=True))
         status, _ = request(f"{base}/invocations", b"{not json", "application/json")
         assert 400 <= status < 500
 

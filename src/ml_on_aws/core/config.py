@@ -130,6 +130,8 @@ class EvaluationConfig(_Strict):
 class InferenceConfig(_Strict):
     chunk_rows: int = Field(default=200_000, ge=1)
     keep_input_columns: bool = True
+    # Score through the compiled prediction path when it gives scikit-learn's answers (ml_on_aws.pipelines.feature_engineering.compiled).
+    compiled: bool = True
 
 
 class RegistryConfig(_Strict):

@@ -8,7 +8,11 @@ when saving and again when loading, so a tampered directory cannot widen it.
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
+import tempfile
+import weakref
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -65,12 +69,19 @@ class ModelPackage:
     signature: Any
     trusted_types: list[str]
     metadata: dict[str, Any] = field(default_factory=dict)
+    # The compiled prediction path (ml_on_aws.pipelines.feature_engineering.compiled), saved as an extra file when present.
+    compiled: dict[str, Any] | None = None
 
     def mlflow_args(self) -> dict[str, Any]:
         """Keyword arguments shared by ``mlflow.sklearn.save_model`` and ``log_model``."""
         import ml_on_aws
 
-        return {
+        extra = {}
+        if self.compiled is not None:
+            folder = tempfile.mkdtemp(prefix="compiled-")
+            weakref.finalize(self, shutil.rmtree, folder, True)  # MLflow copies it while saving
+            extra["extra_files"] = [str(write_compiled_spec(self.compiled, folder))]
+        return {**extra,
             "signature": self.signature,
             "input_example": self.input_example,
             "serialization_format": "skops",
@@ -150,6 +161,7 @@ def load_package(path: str | Path) -> ModelPackage:
         signature=info.signature,
         trusted_types=list(sklearn_flavor.get("skops_trusted_types") or []),
         metadata=dict(info.metadata or {}),
+        compiled=read_compiled_spec(directory),  # so the registered version carries it too
     )
 
 
@@ -177,3 +189,24 @@ def download_model(model_uri: str, destination: str | Path) -> Path:
         raise FileExistsError(f"{destination} is not empty; give a new or empty folder.")
     local = mlflow.artifacts.download_artifacts(artifact_uri=model_uri, dst_path=str(destination))
     return find_model_directory(local)
+
+
+# The compiled prediction path's data (pipelines/feature_engineering/compiled.py) is an extra file
+# of the model: the model format names and reads it; what it means is the feature pipeline's.
+COMPILED_FILE = "compiled_model.json"
+
+
+def write_compiled_spec(spec: dict[str, Any], folder: str | Path) -> Path:
+    path = Path(folder) / COMPILED_FILE
+    path.write_text(json.dumps(spec, allow_nan=False))
+    return path
+
+
+def read_compiled_spec(directory: str | Path) -> dict[str, Any] | None:
+    """The compiled path's data an MLflow model directory lists as an extra file, or None."""
+    from mlflow.models import Model
+
+    flavor = Model.load(str(directory)).flavors.get("sklearn", {})
+    files = [Path(directory) / entry["path"] for entry in flavor.get("extra_files") or []
+             if Path(entry["path"]).name == COMPILED_FILE]
+    return json.loads(files[0].read_text()) if files else None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache
 from typing import Any
 
@@ -13,11 +14,16 @@ from sklearn.pipeline import Pipeline
 def predict_frame(model: Any, features: pd.DataFrame) -> pd.DataFrame:
     """``prediction`` and, for classifiers, one ``proba_<class>`` column per class."""
     predicted, proba = predict_with_proba(model, features)
+    return prediction_table(predicted, proba, model.classes_ if proba is not None else None, features.index)
+
+
+def prediction_table(predicted: np.ndarray, proba: np.ndarray | None, classes: Any, index: Any = None) -> pd.DataFrame:
+    """``prediction``, then ``proba_<class>`` per class when there are probabilities."""
     out = {"prediction": predicted}
     if proba is not None:
-        for index, label in enumerate(model.classes_):
-            out[f"proba_{label}"] = proba[:, index]
-    return pd.DataFrame(out, index=features.index)
+        for position, label in enumerate(classes):
+            out[f"proba_{label}"] = proba[:, position]
+    return pd.DataFrame(out, index=index)
 
 
 def predict_with_proba(model: Any, features: pd.DataFrame) -> tuple[np.ndarray, np.ndarray | None]:
@@ -75,14 +81,14 @@ def _predict_is_argmax_of_proba() -> frozenset[type]:
                       DecisionTreeClassifier, CalibratedClassifierCV})
 
 
-def predict_in_chunks(model: Any, features: pd.DataFrame, chunk_rows: int) -> pd.DataFrame:
-    """Predict slice by slice so the transformed copy of a large table never exists at once."""
+def predict_in_chunks(model: Any, features: pd.DataFrame, chunk_rows: int,
+                      predict: Callable[[pd.DataFrame], pd.DataFrame] | None = None) -> pd.DataFrame:
+    """Predict slice by slice so the transformed copy of a large table never exists at once;
+    ``predict`` (a frame's ``predict_frame`` table) defaults to scikit-learn's way."""
+    predict = predict or (lambda chunk: predict_frame(model, chunk))
     if len(features) <= chunk_rows:
-        return predict_frame(model, features)
-    parts = [
-        predict_frame(model, features.iloc[start : start + chunk_rows])
-        for start in range(0, len(features), chunk_rows)
-    ]
+        return predict(features)
+    parts = [predict(features.iloc[start : start + chunk_rows]) for start in range(0, len(features), chunk_rows)]
     return pd.concat(parts)
 
 

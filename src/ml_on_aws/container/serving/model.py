@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+import logging
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from sklearn.pipeline import Pipeline
 
 from ml_on_aws.core.mlflow_models import find_model_directory, load_sklearn_model
 from ml_on_aws.core.predictions import input_columns, predict_frame
+from ml_on_aws.pipelines.feature_engineering.compiled import (
+    CompiledModel,
+    NeedsScikitLearn,
+    load_compiled,
+)
+
+logger = logging.getLogger("ml_on_aws.container.serving")
+COMPILED_SWITCH = "ML_ON_AWS_COMPILED"
 
 
 def load_model(path: str | Path) -> Any:
@@ -25,9 +36,24 @@ class ServedModel:
     columns: list[str]     # the training table's columns in order: a headerless CSV row
     required: list[str]    # the columns the model reads; a request must have them
     outputs: list[str]     # the columns of its predictions, known without scoring a row
+    compiled: CompiledModel | None = None  # the compiled prediction path, when the model has one
 
     def predict(self, frame: pd.DataFrame) -> pd.DataFrame:
+        if self.compiled is not None:
+            try:
+                return self.compiled.predict_frame(frame)
+            except NeedsScikitLearn:
+                pass
         return predict_frame(self.model, frame)
+
+    def predict_typed(self, typed: dict[str, np.ndarray]) -> list[np.ndarray] | None:
+        """The prediction columns (in ``outputs`` order) of rows already typed by ``fast_rows``,
+        or None when they hold values the compiled path leaves to scikit-learn."""
+        try:
+            predicted, proba = self.compiled.predict_typed(typed)
+        except NeedsScikitLearn:
+            return None
+        return [predicted] if proba is None else [predicted, *proba.T]
 
     def no_predictions(self) -> pd.DataFrame:
         """The predictions of no rows: what a CSV request that is only a header line gets."""
@@ -40,10 +66,22 @@ def load_served_model(path: str | Path) -> ServedModel:
     directory = find_model_directory(path)
     model = load_sklearn_model(directory)
     required = input_columns(model)
-    signature = Model.load(str(directory)).signature
+    info = Model.load(str(directory))
+    signature = info.signature
     columns = signature.inputs.input_names() if signature is not None else required
+    compiled = None
+    if compiled_path_enabled():
+        compiled, why = load_compiled(directory, model, info.load_input_example(str(directory)))
+        logger.info("Scoring with %s.", "the compiled prediction path" if compiled else f"scikit-learn: {why}")
+    else:
+        logger.info("Scoring with scikit-learn: the compiled prediction path is off (%s=0).", COMPILED_SWITCH)
     return ServedModel(model=model, columns=[str(c) for c in columns], required=required,
-                       outputs=prediction_columns(model))
+                       outputs=prediction_columns(model), compiled=compiled)
+
+
+def compiled_path_enabled() -> bool:
+    """``ML_ON_AWS_COMPILED=0`` (or false/off/no) makes the server score with scikit-learn only."""
+    return os.environ.get(COMPILED_SWITCH, "1").strip().lower() not in ("0", "false", "off", "no")
 
 
 def prediction_columns(model: Any) -> list[str]:

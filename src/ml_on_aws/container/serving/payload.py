@@ -9,8 +9,10 @@ from __future__ import annotations
 import csv
 import io
 import json
+import math
 from collections.abc import Sequence
 
+import numpy as np
 import pandas as pd
 
 CSV = "text/csv"
@@ -182,13 +184,33 @@ def render(predictions: pd.DataFrame, kind: str, header: bool = True) -> bytes:
     and no row is no line (``AssembleWith: Line`` may still end the empty record with a newline,
     https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_TransformOutput.html).
     """
+    return render_columns(list(map(str, predictions.columns)),
+                          [predictions[c].to_numpy() for c in predictions.columns], kind, header)
+
+
+def render_columns(names: list[str], columns: Sequence[np.ndarray], kind: str, header: bool = True) -> bytes:
+    """``render`` from the prediction arrays, without a DataFrame: the same bytes whichever path
+    scored the rows. Numbers are written exactly (Python's shortest round-trip form), missing
+    or infinite ones as an empty CSV field or JSON null."""
+    rows = list(zip(*(_plain(values) for values in columns), strict=True)) if columns else []
     if kind == CSV:
-        return predictions.to_csv(index=False, header=header, lineterminator="\n").encode()
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        if header:
+            writer.writerow(names)
+        writer.writerows(rows)
+        return out.getvalue().encode()
+    records = [dict(zip(names, row, strict=True)) for row in rows]
     if kind == JSONLINES:  # one line per row, so AssembleWith Line keeps input and output lines paired
-        if predictions.empty:
-            return b""  # pandas writes "\n" for no rows: that would be a line
-        return predictions.to_json(orient="records", lines=True, double_precision=15).encode()
-    return b'{"predictions":' + predictions.to_json(orient="records", double_precision=15).encode() + b"}"
+        return "".join(json.dumps(record, separators=(",", ":")) + "\n" for record in records).encode()
+    return b'{"predictions":' + json.dumps(records, separators=(",", ":")).encode() + b"}"
+
+
+def _plain(values: np.ndarray) -> list:
+    """Python values for the encoders; NaN and infinities (not JSON) as None."""
+    if values.dtype.kind == "f":
+        return [v if math.isfinite(v) else None for v in values.tolist()]
+    return [v.item() if isinstance(v, np.generic) else v for v in values.tolist()]
 
 
 def error_body(message: str) -> bytes:

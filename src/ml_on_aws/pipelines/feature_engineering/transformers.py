@@ -6,7 +6,7 @@ apply exactly the transforms used in training, from raw columns.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -51,14 +51,9 @@ class ColumnTypes(TransformerMixin, BaseEstimator):
         self._check_columns(X)
         out = {}
         for name in self.numeric:
-            column = X[name]
-            out[name] = (
-                column if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column)
-                else pd.to_numeric(column, errors="coerce")
-            ).astype("float64", copy=False)
+            out[name] = as_numeric(X[name])
         for name in self.categorical:
-            column = X[name]
-            out[name] = column.astype(str).where(column.notna(), np.nan).astype(object)
+            out[name] = as_category(X[name])
         for name in self.dates:
             out[name] = pd.to_datetime(X[name], errors="coerce")
         return pd.DataFrame(out, index=X.index)
@@ -75,6 +70,19 @@ class ColumnTypes(TransformerMixin, BaseEstimator):
             raise MissingColumnsError(missing)
 
 
+def as_numeric(column: pd.Series) -> pd.Series:
+    """A numeric feature as float64: text that is not a number, and booleans' absence of order, become missing."""
+    return (
+        column if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column)
+        else pd.to_numeric(column, errors="coerce")
+    ).astype("float64", copy=False)
+
+
+def as_category(column: pd.Series) -> pd.Series:
+    """A categorical feature as text (``1`` and ``"1"`` are one category), missing values as NaN."""
+    return column.astype(str).where(column.notna(), np.nan).astype(object)
+
+
 class DerivedFeatures(TransformerMixin, BaseEstimator):
     """Add the features declared under ``features.derived`` in the parameters."""
 
@@ -89,7 +97,8 @@ class DerivedFeatures(TransformerMixin, BaseEstimator):
     def transform(self, X: pd.DataFrame) -> pd.DataFrame:
         new = {}
         for spec in map(DerivedFeature.model_validate, self.derived):
-            new.update(_derive(X, spec))
+            for name, values in derive(lambda column: X[column].to_numpy(), spec).items():
+                new[name] = pd.Series(values, index=X.index)
         return X.assign(**new) if new else X
 
     def get_feature_names_out(self, input_features: Any = None) -> np.ndarray:
@@ -105,19 +114,25 @@ def derived_names(spec: DerivedFeature) -> list[str]:
     return [spec.name]
 
 
-def _derive(X: pd.DataFrame, spec: DerivedFeature) -> dict[str, pd.Series]:
-    first = X[spec.columns[0]]
+def derive(column: Callable[[str], np.ndarray], spec: DerivedFeature) -> dict[str, np.ndarray]:
+    """The values of a derived feature, from the arrays ``column(name)`` returns.
+
+    Arrays, not frames, so that the compiled prediction path (:mod:`ml_on_aws.pipelines.feature_engineering.compiled`)
+    computes them with the very same operations as the fitted pipeline.
+    """
+    first = column(spec.columns[0])
     if spec.kind == "log":
-        return {spec.name: np.log1p(first.clip(lower=0))}
+        return {spec.name: np.log1p(np.clip(first.astype("float64", copy=False), 0, None))}
     if spec.kind == "date_parts":
-        dates = pd.to_datetime(first, errors="coerce").dt
-        return {f"{spec.name}_{part}": getattr(dates, part).astype("float64") for part in spec.parts}
-    second = X[spec.columns[1]]
+        dates = pd.DatetimeIndex(pd.to_datetime(first, errors="coerce"))
+        return {f"{spec.name}_{part}": np.asarray(getattr(dates, part), dtype="float64") for part in spec.parts}
+    second = column(spec.columns[1]).astype("float64", copy=False)
+    first = first.astype("float64", copy=False)
     if spec.kind == "ratio":
-        return {spec.name: (first / second.where(second != 0)).astype("float64")}
+        return {spec.name: first / np.where(second != 0, second, np.nan)}
     if spec.kind == "difference":
-        return {spec.name: (first - second).astype("float64")}
-    return {spec.name: (first * second).astype("float64")}
+        return {spec.name: first - second}
+    return {spec.name: first * second}
 
 
 _SCALERS = {"standard": StandardScaler, "minmax": MinMaxScaler, "robust": RobustScaler}

@@ -12,6 +12,7 @@ from ml_on_aws.core.config import DataConfig, EvaluationConfig, RegistryConfig, 
 from ml_on_aws.core.mlflow_models import ModelPackage, ModelRelease, skops_trusted_types
 from ml_on_aws.core.predictions import predict_frame
 from ml_on_aws.pipelines.evaluation.metrics import task_scores
+from ml_on_aws.pipelines.feature_engineering.compiled import compile_and_verify
 from ml_on_aws.pipelines.training.nodes import features_and_target
 
 logger = logging.getLogger(__name__)
@@ -58,18 +59,24 @@ def package_model(
     status: dict[str, Any],
     data_params: dict[str, Any],
     registry_params: dict[str, Any],
+    test: pd.DataFrame,
 ) -> ModelPackage:
-    """The model with its signature, an input example, the skops types it needs, and its scores."""
+    """The model with its signature, an input example, the skops types it needs, its scores, and
+    its compiled prediction path when that gives scikit-learn's answers on the whole test set."""
     data = parse(DataConfig, data_params, "data")
     registry = parse(RegistryConfig, registry_params, "registry")
     X, _ = features_and_target(train, data)
     scores = {k: v for k, v in report.get("test", {}).items() if isinstance(v, int | float)}
+    compiled, outcome = compile_and_verify(model, features_and_target(test, data)[0])
+    (logger.info if compiled else logger.warning)(outcome)
     return ModelPackage(
         model=model,
         input_example=X.head(registry.input_example_rows),
         signature=model_signature(model, X.head(_SIGNATURE_ROWS)),
         trusted_types=skops_trusted_types(model),
-        metadata={"task": data.task, "target": data.target, "test_scores": scores, "quality_gate": status},
+        metadata={"task": data.task, "target": data.target, "test_scores": scores, "quality_gate": status,
+                  "compiled_prediction_path": compiled is not None},
+        compiled=compiled,
     )
 
 

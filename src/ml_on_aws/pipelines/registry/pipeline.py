@@ -16,7 +16,8 @@ def create_pipeline(**kwargs) -> Pipeline:
             ),
             node(
                 func=package_model,
-                inputs=["model", "train_set", "evaluation_report", "model_status", "params:data", "params:registry"],
+                inputs=["model", "train_set", "evaluation_report", "model_status", "params:data", "params:registry",
+                        "test_set"],
                 outputs="mlflow_model",
                 name="package_model",
             ),
