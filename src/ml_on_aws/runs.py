@@ -33,7 +33,6 @@ import contextlib
 import json
 import logging
 import os
-import shutil
 import signal
 import socket
 import sys
@@ -48,6 +47,7 @@ import click
 from kedro.framework.hooks import hook_impl
 
 from ml_on_aws.datasets import internals
+from ml_on_aws.datasets.published import remove
 from ml_on_aws.tracking import git_revision
 
 logger = logging.getLogger(__name__)
@@ -278,8 +278,15 @@ def staged_name(name: str, version: str) -> str:
     return f".{name}.{version}.staged"
 
 
+def published_name(name: str, version: str) -> str:
+    """The hidden sibling a published folder lives in; ``name`` itself is a symlink to it."""
+    return f".{name}.{version}"
+
+
 def perform(action: dict[str, Any]) -> str:
     """Carry out one publish action (idempotent: a rolled-forward action may have been half done)."""
+    if action["kind"] == "link" or (action["kind"] == "move" and _is_folder_action(action)):
+        return _link_into_place(Path(action["source"]), Path(action["target"]))
     if action["kind"] == "move":
         return _move_into_place(Path(action["source"]), Path(action["target"]))
     if action["kind"] == "alias":
@@ -287,17 +294,56 @@ def perform(action: dict[str, Any]) -> str:
     raise RunCommitError(f"Unknown publish action {action!r} in a run manifest.")
 
 
+def _is_folder_action(action: dict[str, Any]) -> bool:
+    """A ``move`` of a folder, as manifests written before folders were linked list them."""
+    source, target = Path(action["source"]), Path(action["target"])
+    published = source.with_name(source.name.removesuffix(".staged"))
+    return source.is_dir() or published.is_dir() or target.is_symlink()
+
+
 def _move_into_place(source: Path, target: Path) -> str:
-    """``source`` replaces ``target`` by renames: a file in one step; a folder in two (the old
-    one goes aside first), a gap that a roll-forward closes."""
-    previous = source.with_name(source.name.removesuffix(".staged") + ".previous")
+    """``source`` (a file) replaces ``target`` in one rename."""
     if source.exists():
-        if source.is_dir() and target.exists() and not previous.exists():
-            os.replace(target, previous)
         os.replace(source, target)
         _fsync_folder(target.parent)
-    if previous.exists():
-        shutil.rmtree(previous, ignore_errors=True) if previous.is_dir() else previous.unlink()
+    return f"{target}"
+
+
+def _link_into_place(staged: Path, target: Path) -> str:
+    """The folder ``staged`` (``.<name>.<version>.staged``) becomes what ``target`` shows, in one step.
+
+    ``target`` is a symlink to a hidden versioned sibling, ``.<name>.<version>/``. The staged
+    folder is renamed to that sibling (readers of ``target`` see nothing of it yet), then a new
+    symlink made beside ``target`` is renamed over it (``os.replace``): a reader sees the old
+    folder or the new one, never a missing or half-written one, whenever the process is killed.
+    The previous folder is kept (a reader may still be loading it); older ones are removed.
+    """
+    version = staged.name.removeprefix(f".{target.name}.").removesuffix(".staged")
+    folder = target.with_name(published_name(target.name, version))
+    if staged.is_dir():
+        if folder.exists():  # a half-done earlier attempt of the same run: the staged copy is whole
+            remove(folder)
+        os.replace(staged, folder)
+    if not folder.is_dir():
+        return f"{target}"  # published and pruned since: nothing left to do
+    previous = target.resolve() if target.is_symlink() else None
+    if target.exists() and not target.is_symlink():
+        # A real folder from before folders were linked: set aside once (the only two-step publish).
+        previous = target.with_name(published_name(target.name, "before-links"))
+        if previous.exists():
+            remove(previous)
+        os.replace(target, previous)
+    link = target.with_name(f"{folder.name}.link")
+    link.unlink(missing_ok=True)
+    os.symlink(folder.name, link)  # relative: the project folder can move
+    os.replace(link, target)  # the publish: one rename
+    _fsync_folder(target.parent)
+    keep = {folder.name, previous.name if previous is not None else ""}
+    if previous is None or previous.name != folder.name:  # a roll-forward of a done swap keeps all
+        for sibling in target.parent.iterdir():
+            if (sibling.name.startswith(f".{target.name}.") and not sibling.name.endswith(".staged")
+                    and sibling.name not in keep):
+                remove(sibling)
     return f"{target}"
 
 
@@ -606,8 +652,6 @@ def survey(catalog: Any) -> Survey:
                     fs = internals.filesystem(dataset)
                     files.setdefault(version, []).append((shown, lambda fs=fs, folder=folder: fs.rm(folder, recursive=True)))
         if hasattr(dataset, "staged_copies"):
-            from ml_on_aws.datasets.published import remove
-
             for version, path in dataset.staged_copies().items():
                 if version not in done:
                     files.setdefault(version, []).append((str(path), lambda path=path: remove(path)))
