@@ -193,9 +193,13 @@ def test_clean_keeps_recent_runs_when_asked_to(tmp_path):
 
 
 @pytest.mark.parametrize(("signum", "default"), [(signal.SIGTERM, signal.SIG_DFL), (signal.SIGINT, signal.default_int_handler)])
-def test_a_signal_stops_the_run_with_one_line_and_gives_the_handler_back(tmp_path, caplog, signum, default):
+def test_a_signal_stops_the_run_with_one_line_and_gives_the_handler_back(tmp_path, caplog, monkeypatch, signum, default):
+    import mlflow
+
     if signal.getsignal(signum) is not default:
         pytest.skip(f"{signum.name} is handled by the test runner")
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    tracked = mlflow.start_run()  # as kedro-mlflow opens one for the run
     hooks = runs.RunCommitHooks()
     _run(hooks, _catalog(tmp_path, V1), V1, tmp_path)
     with caplog.at_level(logging.WARNING, logger="ml_on_aws.runs"), pytest.raises(KeyboardInterrupt, match=f"stopped by {signum.name}"):
@@ -204,6 +208,8 @@ def test_a_signal_stops_the_run_with_one_line_and_gives_the_handler_back(tmp_pat
     assert f"Run {V1} stopped by {signum.name}: nothing of it was published" in caplog.text
     assert signal.getsignal(signum) is default
     assert runs.active_run() is None
+    assert mlflow.active_run() is None
+    assert mlflow.MlflowClient().get_run(tracked.info.run_id).info.status == "KILLED"
 
 
 def test_a_signal_handler_someone_else_installed_is_left_alone(tmp_path):

@@ -336,6 +336,7 @@ def _link_into_place(staged: Path, target: Path) -> str:
     link = target.with_name(f"{folder.name}.link")
     link.unlink(missing_ok=True)
     os.symlink(folder.name, link)  # relative: the project folder can move
+    kill_point("folder_link_made")
     os.replace(link, target)  # the publish: one rename
     _fsync_folder(target.parent)
     keep = {folder.name, previous.name if previous is not None else ""}
@@ -385,6 +386,31 @@ def roll_forward(store: RunStore) -> list[str]:
         logger.warning("Run %s had committed but was stopped while publishing; published now: %s.",
                        version, ", ".join(done) or "nothing left to do")
     return done
+
+
+def publish_committed(store: RunStore) -> list[str]:
+    """Roll forward now, unless a run of the project is going on (it rolled forward as it started).
+
+    ``kedro serve`` calls it, so that it serves the last committed run's model even when that
+    run was stopped before it had published it.
+    """
+    if not store.local:
+        return roll_forward(store)
+    lock = ProjectLock(store.lock_file)
+    try:
+        lock.acquire(_holder("publishing committed runs"))
+    except RunCommitError:
+        return []
+    try:
+        return roll_forward(store)
+    finally:
+        lock.release()
+
+
+def _holder(run: str) -> dict[str, Any]:
+    """Who holds the project lock, as the lock file and the started record say."""
+    return {"run": run, "pid": os.getpid(), "host": socket.gethostname(), "started": _now(),
+            "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]])}
 
 
 def adopt_existing_versions(store: RunStore, catalog: Any) -> None:
@@ -447,6 +473,9 @@ def _install_signal_handlers(version: str, store: RunStore) -> None:
         name = signal.Signals(signum).name
         _restore_signal_handlers()  # a second signal acts as usual
         _active = None
+        # Kedro calls no hook for a KeyboardInterrupt, and MLflow's exit handler would end the
+        # run as FINISHED: end it here as KILLED.
+        _end_mlflow_run("KILLED")
         logger.warning("Run %s stopped by %s: nothing of it was published; the last committed run stays current "
                        "(`kedro runs list`; `kedro runs clean` removes the stopped run's files).", version, name)
         raise KeyboardInterrupt(f"stopped by {name}")
@@ -504,8 +533,7 @@ class RunCommitHooks:
         if store is None:
             return
         version = run_params["run_id"]
-        holder = {"run": version, "pid": os.getpid(), "host": socket.gethostname(), "started": _now(),
-                  "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]), "env": run_params.get("env"),
+        holder = {**_holder(version), "env": run_params.get("env"),
                   "pipelines": run_params.get("pipeline_names") or ["__default__"]}
         if store.local:
             _lock = ProjectLock(store.lock_file)
@@ -591,13 +619,13 @@ class RunCommitHooks:
         )
 
 
-def _end_mlflow_run() -> None:
+def _end_mlflow_run(status: str = "FAILED") -> None:
     mlflow = sys.modules.get("mlflow")
     active = mlflow.active_run() if mlflow is not None else None
     if active is not None:
         from ml_on_aws.tracking import end_stacked_run
 
-        end_stacked_run(active.info.run_id, "FAILED")
+        end_stacked_run(active.info.run_id, status)
 
 
 def _identity(dataset: Any) -> str:
@@ -695,8 +723,7 @@ def clean(catalog: Any, older_than_minutes: float | None, dry_run: bool) -> tupl
     lock = None
     if store.local and not dry_run:
         lock = ProjectLock(store.lock_file)
-        lock.acquire({"run": "kedro runs clean", "pid": os.getpid(), "host": socket.gethostname(), "started": _now(),
-                      "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]])})
+        lock.acquire(_holder("kedro runs clean"))
     try:
         if not dry_run:
             roll_forward(store)

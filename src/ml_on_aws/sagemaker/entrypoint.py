@@ -457,13 +457,15 @@ def kedro_project(env: str) -> Iterator[KedroProject]:
 
 
 def _end_mlflow_run() -> None:
-    """Close a run left open (e.g. by a failed node) while its store still exists.
+    """Close a run left open (e.g. by a failed node) while its store still exists: FAILED after
+    an error, KILLED when the job was stopped (SIGTERM raises KeyboardInterrupt).
 
     kedro-mlflow reopens the run before every node, which stacks it once per node; MLflow's exit
     handler would otherwise end the rest after the scratch folder (and its SQLite store) is gone.
     """
     mlflow = sys.modules.get("mlflow")
-    status = "FAILED" if sys.exc_info()[0] else "FINISHED"
+    error = sys.exc_info()[0]
+    status = "KILLED" if error is not None and issubclass(error, KeyboardInterrupt) else "FAILED" if error else "FINISHED"
     while mlflow is not None and mlflow.active_run() is not None:
         mlflow.end_run(status)
 
