@@ -10,11 +10,13 @@ run's own, for what it saved itself): a run that fails or is killed leaves versi
 later load picks, on local disk and on S3 alike. They stay readable (``--load-versions``) until
 ``kedro runs clean`` removes them.
 
-Outputs that others read in place (the MLflow model directory, ``predictions.csv``) are written
-to a hidden sibling while the run goes on and moved into place (a rename) once the manifest is
-written; the registry's ``champion`` alias moves then too. The manifest lists these publish
-actions, and a run that is stopped between the manifest and the last of them is completed by
-the next run (or ``kedro runs clean``): the manifest is the commit point, the rest rolls forward.
+Outputs that others read in place are written to a hidden sibling while the run goes on and
+published once the manifest is written, each in one rename: a file (``predictions.csv``) is
+renamed over its name; a folder (the MLflow model directory) gets a hidden versioned name and
+the symlink readers open is replaced by a new one pointing at it. The registry's ``champion``
+alias moves then too. The manifest lists these publish actions, and a run that is stopped
+between the manifest and the last of them is completed by the next run, ``kedro runs clean``
+or ``kedro serve``: the manifest is the commit point, the rest rolls forward.
 
 Concurrent runs: where the runs root is on the local disk, a run holds ``<runs root>/.lock``
 (an ``flock``: the kernel releases it when the process dies, even by SIGKILL) and a second run
@@ -23,7 +25,8 @@ versioned, each run loads its own versions or committed ones, so concurrent runs
 distinct runs; the newest committed version of each dataset is current.
 
 ``ML_ON_AWS_TEST_KILL_AT`` is a test aid only: a process whose environment names a kill point
-(``after_node:<node>``, ``before_node:<node>``, ``mlflow_model_written``, ``committed``)
+(``after_node:<node>``, ``before_node:<node>``, ``mlflow_model_written``, ``committed``,
+``folder_link_made``)
 sends itself SIGKILL there. tests/test_run_commits.py uses it.
 """
 
