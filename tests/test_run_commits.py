@@ -186,7 +186,16 @@ def test_sigterm_ends_a_run_with_one_line_and_publishes_nothing(last_good):
 
 
 def test_a_failed_run_ends_its_mlflow_run_as_failed(last_good):
+    """The model's MLmodel files are broken for one run: its load fails inside the pipeline."""
     project = last_good["project"]
-    failed = run_kedro(project, "run", "--pipelines", "inference", "--load-versions", "model:2000-01-01T00.00.00.000Z")
+    mlmodels = {path: path.read_bytes() for path in (project / "data/06_models/model").glob("*/model/MLmodel")}
+    try:
+        for path in mlmodels:
+            path.write_text("flavors: [not, a, mapping\n")
+        failed = run_kedro(project, "run", "--pipelines", "inference")
+    finally:
+        for path, content in mlmodels.items():
+            path.write_bytes(content)
     assert failed.returncode != 0
+    assert "model" in failed.stdout + failed.stderr
     assert _last_mlflow_run_status(project) == "FAILED"
