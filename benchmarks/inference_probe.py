@@ -1,6 +1,8 @@
 """Batch inference throughput: the project's inference node against raw ``model.predict``.
 
-    python benchmarks/inference_probe.py MODEL.pkl NEW_DATA.csv PROJECT_DIR
+    python benchmarks/inference_probe.py MODEL_DIR NEW_DATA.csv PROJECT_DIR
+
+MODEL_DIR is an MLflow model folder the training run saved (data/06_models/model/<version>/model).
 
 Reads the frame once, then times (I/O excluded) the node function ``score_new_data`` with the
 project's ``inference`` parameters, ``model.predict`` alone, and ``model.predict`` plus
@@ -18,10 +20,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import joblib
 import pandas as pd
 import yaml
 
+from ml_on_aws.core.mlflow_models import load_sklearn_model
 from ml_on_aws.pipelines.inference.nodes import score_new_data
 
 REPEATS = 7
@@ -38,7 +40,7 @@ def timed_in_turns(functions: dict[str, Callable[[], object]]) -> dict[str, floa
 
 
 def main(model_path: str, data_path: str, project: str) -> None:
-    model = joblib.load(model_path)
+    model = load_sklearn_model(model_path)
     frame = pd.read_csv(data_path)
     params = yaml.safe_load((Path(project) / "conf/base/parameters.yml").read_text())["inference"]
     times = timed_in_turns({

@@ -276,7 +276,7 @@ def bench_size(label: str, rows: int, repeats: int, result: dict, checkpoint: Ca
 
 def inference_probe(project: Path, new_data: Path) -> dict | None:
     """Rows/s of the inference node function vs raw ``model.predict`` on the same frame, in one process."""
-    models = sorted((project / "data/06_models/model.pkl").glob("*/model.pkl"))
+    models = sorted((project / "data/06_models/model").glob("*/model"))  # MLflow model folders, by version
     if not models:
         return None
     done = subprocess.run(

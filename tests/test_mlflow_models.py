@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from kedro.io import Version
 from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
@@ -17,7 +18,7 @@ from ml_on_aws.core.mlflow_models import (
     skops_trusted_types,
 )
 from ml_on_aws.core.predictions import predict_frame
-from ml_on_aws.datasets import MlflowModelDirectoryDataset
+from ml_on_aws.datasets import MlflowModelDirectoryDataset, VersionedModelDataset
 
 from .model_factory import package_small, train_small
 
@@ -71,9 +72,15 @@ def test_directory_round_trip_keeps_predictions_signature_and_example(tmp_path):
     assert all(not spec.required for spec in loaded.signature.inputs.inputs)
     assert len(loaded.input_example) == params["registry"]["input_example_rows"]
     assert loaded.metadata["quality_gate"]["accepted"] == status["accepted"]
-    # Saving again replaces the folder whole.
+    # Saving again publishes a new folder by swapping the symlink; the previous one is kept.
+    first = (tmp_path / "mlflow_model").resolve()
     dataset.save(package)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["mlflow_model"]
+    second = (tmp_path / "mlflow_model").resolve()
+    assert second != first and (tmp_path / "mlflow_model").is_symlink()
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([first.name, second.name, "mlflow_model"])
+    assert find_model_directory(tmp_path / "mlflow_model") == second
+    dataset.save(package)
+    assert first.name not in [p.name for p in tmp_path.iterdir()]  # older than the previous: removed
 
 
 def test_model_directory_may_sit_one_folder_down_as_sagemaker_unpacks_it(tmp_path):
@@ -85,3 +92,37 @@ def test_model_directory_may_sit_one_folder_down_as_sagemaker_unpacks_it(tmp_pat
         find_model_directory(tmp_path / "empty")
     with pytest.raises(ModelDirectoryError, match="does not exist"):
         find_model_directory(tmp_path / "missing")
+    (tmp_path / "with_copy" / ".incoming").mkdir(parents=True)  # a copy being made is not a model
+    (tmp_path / "with_copy" / ".incoming" / "MLmodel").write_text("flavors: {}\n")
+    with pytest.raises(ModelDirectoryError, match="no MLmodel file"):
+        find_model_directory(tmp_path / "with_copy")
+
+
+def _versioned(filepath: str, save_version: str | None = None, **kwargs) -> VersionedModelDataset:
+    return VersionedModelDataset(filepath=filepath, version=Version(None, save_version), **kwargs)
+
+
+def test_the_versioned_model_is_an_mlflow_directory_with_skops_and_no_pickle(tmp_path):
+    model, _, _, test = train_small(max_iter=10)
+    _versioned(str(tmp_path / "model"), "2026-01-01T00.00.00.000Z").save(model)
+    folder = tmp_path / "model" / "2026-01-01T00.00.00.000Z" / "model"
+    assert (folder / "MLmodel").is_file() and (folder / "model.skops").is_file()
+    assert not [p for p in folder.rglob("*") if p.suffix in (".pkl", ".pickle", ".joblib")]
+    rows = test.drop(columns=["Status"]).head(50)
+    pd.testing.assert_frame_equal(predict_frame(_versioned(str(tmp_path / "model")).load(), rows),
+                                  predict_frame(model, rows))
+
+
+def test_the_versioned_model_on_s3_loads_the_newest_version(moto_endpoint, monkeypatch):
+    from tests.aws.conftest import FAKE_CREDENTIALS, list_keys, s3_client
+
+    for name, value in {**FAKE_CREDENTIALS, "AWS_ENDPOINT_URL": moto_endpoint}.items():
+        monkeypatch.setenv(name, value)
+    s3_client(moto_endpoint).create_bucket(Bucket="models")
+    X = pd.DataFrame({"a": [0.0, 1.0, 2.0, 3.0]})
+    older, newer = LogisticRegression().fit(X, [0, 0, 1, 1]), LogisticRegression().fit(X, [1, 1, 0, 0])
+    for version, model in (("2026-01-01T00.00.00.000Z", older), ("2026-01-02T00.00.00.000Z", newer)):
+        _versioned("s3://models/team/06_models/model", version).save(model)
+    assert "team/06_models/model/2026-01-02T00.00.00.000Z/model/model.skops" in list_keys(moto_endpoint, "models")
+    loaded = _versioned("s3://models/team/06_models/model").load()
+    assert loaded.predict(X).tolist() == newer.predict(X).tolist() != older.predict(X).tolist()

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import joblib
 import pandas as pd
 import pytest
 
+from ml_on_aws.core.mlflow_models import load_sklearn_model
 from tests.conftest import PROJECT_ROOT, copy_project, run_kedro
 
 pytestmark = pytest.mark.slow
@@ -56,7 +56,7 @@ def test_classification_end_to_end(credit_project):
     assert set(predictions["prediction"]) <= {"good", "bad"}
     assert predictions[["proba_bad", "proba_good"]].sum(axis=1).round(6).eq(1).all()
 
-    model = joblib.load(_latest(project / "data/06_models/model.pkl"))
+    model = load_sklearn_model(_latest(project / "data/06_models/model"))
     assert (model.predict(new) == predictions["prediction"]).all()
 
 
@@ -109,7 +109,7 @@ def test_regression_on_a_date_column_by_environment(project):
     assert len(predictions) == len(new)
     # November and December in Seattle: maxima of a few degrees Celsius, none of a summer's 25+.
     assert predictions["prediction"].between(-5, 20).all()
-    model = joblib.load(_latest(project / "data/06_models/model.pkl"))
+    model = load_sklearn_model(_latest(project / "data/06_models/model"))
     names = set(model[:-1].get_feature_names_out())
     assert {"date_month", "date_dayofyear"} <= {name.split("__")[-1] for name in names}
 

@@ -13,19 +13,20 @@ import pandas as pd
 import pytest
 from kedro.io import DataCatalog, Version
 from kedro.pipeline import Pipeline
-from kedro_datasets.pickle import PickleDataset
+from kedro_datasets.json import JSONDataset
 
 from ml_on_aws.datasets import PublishOnCommitDataset, RunManifestsDataset, runs
 
 V1, V2, V3 = "2026-01-01T00.00.00.000Z", "2026-01-02T00.00.00.000Z", "2026-01-03T00.00.00.000Z"
 
 
-def _model(path: Path, save_version: str | None = None) -> PickleDataset:
-    return PickleDataset(filepath=str(path), version=Version(None, save_version))
+def _model(path: Path | str, save_version: str | None = None) -> JSONDataset:
+    """A versioned dataset standing for the model (the commit treats every versioned dataset alike)."""
+    return JSONDataset(filepath=str(path), version=Version(None, save_version))
 
 
 def _catalog(tmp_path: Path, save_version: str, **extra) -> DataCatalog:
-    catalog = DataCatalog({"model": _model(tmp_path / "model.pkl", save_version),
+    catalog = DataCatalog({"model": _model(tmp_path / "model.json", save_version),
                            "run_manifests": RunManifestsDataset(filepath=str(tmp_path / "runs")), **extra})
     runs.RunCommitHooks().after_catalog_created(catalog, save_version)
     return catalog
@@ -65,7 +66,7 @@ def test_a_run_that_does_not_complete_is_never_loaded(tmp_path):
 
 
 def test_versions_saved_before_manifests_existed_are_taken_as_committed(tmp_path):
-    _model(tmp_path / "model.pkl", V1).save("model of an older project")
+    _model(tmp_path / "model.json", V1).save("model of an older project")
     catalog = _catalog(tmp_path, V2)
     assert catalog.load("model") == "model of an older project"  # no store yet: nothing hidden
     _run(runs.RunCommitHooks(), catalog, V2, tmp_path)
@@ -92,16 +93,49 @@ def test_outputs_read_in_place_are_published_by_the_commit_only(tmp_path):
     assert [p.name for p in target.parent.iterdir()] == ["predictions.csv"]
 
 
-def test_a_folder_moved_halfway_is_completed_by_the_roll_forward(tmp_path):
-    target, staged = tmp_path / "mlflow_model", tmp_path / f".mlflow_model.{V2}.staged"
-    target.mkdir()
-    (target / "MLmodel").write_text("old")
-    staged.mkdir()
-    (staged / "MLmodel").write_text("new")
-    os.replace(target, tmp_path / f".mlflow_model.{V2}.previous")  # killed right after the first rename
-    runs.perform({"kind": "move", "source": str(staged), "target": str(target)})
+def _folder(path: Path, text: str) -> Path:
+    path.mkdir()
+    (path / "MLmodel").write_text(text)
+    return path
+
+
+def test_a_folder_is_published_by_swapping_a_symlink_in_one_rename(tmp_path):
+    target = tmp_path / "mlflow_model"
+    for version in (V1, V2, V3):
+        staged = _folder(tmp_path / f".mlflow_model.{version}.staged", version)
+        runs.perform({"kind": "link", "source": str(staged), "target": str(target)})
+        assert target.is_symlink() and os.readlink(target) == f".mlflow_model.{version}"
+        assert (target / "MLmodel").read_text() == version
+    # the current folder and the previous one (a reader may still be loading it) are kept
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f".mlflow_model.{V2}", f".mlflow_model.{V3}", "mlflow_model"]
+
+
+def test_a_folder_publish_killed_at_any_step_leaves_a_whole_model_and_rolls_forward(tmp_path):
+    target = tmp_path / "mlflow_model"
+    runs.perform({"kind": "link", "source": str(_folder(tmp_path / f".mlflow_model.{V1}.staged", "old")),
+                  "target": str(target)})
+    staged = _folder(tmp_path / f".mlflow_model.{V2}.staged", "new")
+    action = {"kind": "link", "source": str(staged), "target": str(target)}
+    # killed after the staged folder got its published name, before the symlink was swapped
+    os.replace(staged, tmp_path / f".mlflow_model.{V2}")
+    assert (target / "MLmodel").read_text() == "old"
+    # killed after the new symlink was made, before it replaced the old one
+    os.symlink(f".mlflow_model.{V2}", tmp_path / f".mlflow_model.{V2}.link")
+    assert (target / "MLmodel").read_text() == "old"
+    assert runs.perform(action) == str(target)  # the roll-forward
     assert (target / "MLmodel").read_text() == "new"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["mlflow_model"]
+    assert runs.perform(action) == str(target)  # and again: nothing changes
+    assert (target / "MLmodel").read_text() == "new"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f".mlflow_model.{V1}", f".mlflow_model.{V2}", "mlflow_model"]
+
+
+def test_a_real_folder_from_before_links_is_replaced_by_the_first_publish(tmp_path):
+    target = _folder(tmp_path / "mlflow_model", "old")
+    leftover = _folder(tmp_path / f".mlflow_model.{V1}.previous", "older")  # of the set-aside-then-rename mechanism
+    staged = _folder(tmp_path / f".mlflow_model.{V2}.staged", "new")
+    runs.perform({"kind": "move", "source": str(staged), "target": str(target)})  # as older manifests name it
+    assert (target / "MLmodel").read_text() == "new" and not leftover.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f".mlflow_model.{V2}", ".mlflow_model.before-links", "mlflow_model"]
 
 
 def test_a_run_killed_between_its_commit_and_publishing_is_published_by_the_next(tmp_path):
@@ -142,10 +176,10 @@ def test_uncommitted_runs_are_listed_and_cleaned(tmp_path):
     assert found.committed == [V1] and list(found.uncommitted) == [V2] and list(found.started) == [V2]
     text = "\n".join(runs.describe(found))
     assert f"{V1}  (current)" in text and f"{V2}  failed, killed or stopped; pid {os.getpid()}" in text
-    assert f"{tmp_path / 'model.pkl'}/{V2}" in text
+    assert f"{tmp_path / 'model.json'}/{V2}" in text
     removed, kept = runs.clean(catalog, older_than_minutes=None, dry_run=False)
-    assert f"{tmp_path / 'model.pkl'}/{V2}" in removed and not kept
-    assert [p.name for p in (tmp_path / "model.pkl").iterdir()] == [V1]
+    assert f"{tmp_path / 'model.json'}/{V2}" in removed and not kept
+    assert [p.name for p in (tmp_path / "model.json").iterdir()] == [V1]
     assert runs.survey(catalog).uncommitted == {} and runs.survey(catalog).started == {}
 
 
@@ -158,9 +192,13 @@ def test_clean_keeps_recent_runs_when_asked_to(tmp_path):
 
 
 @pytest.mark.parametrize(("signum", "default"), [(signal.SIGTERM, signal.SIG_DFL), (signal.SIGINT, signal.default_int_handler)])
-def test_a_signal_stops_the_run_with_one_line_and_gives_the_handler_back(tmp_path, caplog, signum, default):
+def test_a_signal_stops_the_run_with_one_line_and_gives_the_handler_back(tmp_path, caplog, monkeypatch, signum, default):
+    import mlflow
+
     if signal.getsignal(signum) is not default:
         pytest.skip(f"{signum.name} is handled by the test runner")
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    tracked = mlflow.start_run()  # as kedro-mlflow opens one for the run
     hooks = runs.RunCommitHooks()
     _run(hooks, _catalog(tmp_path, V1), V1, tmp_path)
     with caplog.at_level(logging.WARNING, logger="ml_on_aws.datasets.runs"), pytest.raises(KeyboardInterrupt, match=f"stopped by {signum.name}"):
@@ -169,6 +207,8 @@ def test_a_signal_stops_the_run_with_one_line_and_gives_the_handler_back(tmp_pat
     assert f"Run {V1} stopped by {signum.name}: nothing of it was published" in caplog.text
     assert signal.getsignal(signum) is default
     assert runs.active_run() is None
+    assert mlflow.active_run() is None
+    assert mlflow.MlflowClient().get_run(tracked.info.run_id).info.status == "KILLED"
 
 
 def test_a_signal_handler_someone_else_installed_is_left_alone(tmp_path):
@@ -212,7 +252,7 @@ def test_versions_on_s3_are_committed_by_a_manifest_object(moto_endpoint, monkey
     root = "s3://commits/team"
 
     def catalog(version):
-        built = DataCatalog({"model": _model(f"{root}/06_models/model.pkl", version),
+        built = DataCatalog({"model": _model(f"{root}/06_models/model.json", version),
                              "run_manifests": RunManifestsDataset(filepath=f"{root}/runs")})
         runs.RunCommitHooks().after_catalog_created(built, version)
         return built
@@ -226,5 +266,5 @@ def test_versions_on_s3_are_committed_by_a_manifest_object(moto_endpoint, monkey
     assert catalog(V3).load("model") == V1
     keys = list_keys(moto_endpoint, "commits")
     assert f"team/runs/committed/{V1}.json" in keys and f"team/runs/committed/{V2}.json" not in keys
-    assert f"team/06_models/model.pkl/{V2}/model.pkl" in keys
+    assert f"team/06_models/model.json/{V2}/model.json" in keys
     assert not (Path(f"{root}/runs/.lock")).exists()  # no lock on S3

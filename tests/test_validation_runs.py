@@ -68,7 +68,7 @@ def test_default_run_validates_first_and_shows_the_data_docs(trained):
     assert report["passed"] and report["rows"] == 4000 and report["statistics"]["expectations"] > 50
     assert "<html" in (project / REPORTS / "data_docs/raw_data.html").read_text().lower()
     versions = list((project / "data/05_model_input/reference_data.parquet").iterdir())
-    model_versions = list((project / "data/06_models/model.pkl").iterdir())
+    model_versions = list((project / "data/06_models/model").iterdir())
     assert [v.name for v in versions] == [v.name for v in model_versions]  # saved with the model's version
 
 

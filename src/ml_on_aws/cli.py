@@ -71,7 +71,8 @@ def download_model_command(model_uri: str, destination: str, env: str | None) ->
 @click.option("--port", type=int, default=None, help="Port (default 8080 or SAGEMAKER_BIND_TO_PORT).")
 @click.option("--workers", type=int, default=None, help="Processes (default: CPUs or SAGEMAKER_MODEL_SERVER_WORKERS).")
 @click.option("--allow-rejected", is_flag=True, help="Serve a model directory even if its quality gate rejected it.")
-def serve_command(model_dir: str, model_uri: str | None, env: str | None, host: str | None,
+@click.pass_obj
+def serve_command(metadata, model_dir: str, model_uri: str | None, env: str | None, host: str | None,
                   port: int | None, workers: int | None, allow_rejected: bool) -> None:
     """Serve predictions over HTTP with the SageMaker contract (/ping, /invocations)."""
     import tempfile
@@ -83,13 +84,27 @@ def serve_command(model_dir: str, model_uri: str | None, env: str | None, host: 
         _use_project_mlflow(env)
         model_dir = str(download_model(model_uri, tempfile.mkdtemp(prefix="ml_on_aws_model_")))
         click.echo(f"Serving {model_uri} from {model_dir}")
-    elif not allow_rejected:
-        _refuse_rejected_model(Path(model_dir))
+    else:
+        _publish_committed_runs(metadata, env)
+        if not allow_rejected:
+            _refuse_rejected_model(Path(model_dir))
     args = ["--model-dir", model_dir]
     for flag, value in (("--host", host), ("--port", port), ("--workers", workers)):
         if value is not None:
             args += [flag, str(value)]
     serve(parse_args(args))
+
+
+def _publish_committed_runs(metadata, env: str | None) -> None:
+    """A run stopped after its commit but before it published its model: publish it first, as
+    the next run would, so that the server starts with the last committed model."""
+    from ml_on_aws.datasets import runs as run_commits
+
+    session, catalog = _run_catalog(metadata, env)
+    with session:
+        store = run_commits.store_of(catalog)
+        for published in run_commits.publish_committed(store) if store is not None else []:
+            click.echo(f"Published {published} of a run that had committed but not published it.")
 
 
 def _refuse_rejected_model(model_dir: Path) -> None:

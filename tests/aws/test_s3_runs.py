@@ -5,11 +5,13 @@ from __future__ import annotations
 import io
 import json
 import re
+import tempfile
+from pathlib import Path
 
-import joblib
 import pandas as pd
 import pytest
 
+from ml_on_aws.core.mlflow_models import load_sklearn_model
 from tests.aws.conftest import (
     EndpointThatDiesAfter,
     aws_environment,
@@ -27,7 +29,7 @@ FAST = "training.search.n_iter=2,training.search.cv=2,evaluation.learning_curve_
 # The second run trains on another split, so its model differs from the first run's.
 SECOND_RUN = FAST + ",split.random_state=7"
 # Every output is versioned: concurrent runs on one prefix never overwrite each other's files.
-VERSIONED = ("06_models/model.pkl", "07_model_output/predictions.csv", "08_reporting/cv_results.csv",
+VERSIONED = ("06_models/model", "07_model_output/predictions.csv", "08_reporting/cv_results.csv",
              "08_reporting/evaluation_report.json", "08_reporting/model_status.json",
              "08_reporting/learning_curve.csv", "08_reporting/feature_importance.csv",
              "02_intermediate/labelled_data.parquet", "04_feature/feature_pipeline.pkl",
@@ -48,14 +50,26 @@ def _failed_with(result, *texts: str) -> str:
     return output
 
 
-def _versions(keys: list[str], path: str) -> list[str]:
+def _versions(keys: list[str], path: str, prefix: str = PREFIX) -> list[str]:
+    """The versions of a versioned file (``<path>/<version>/<name>``) or folder (``.../<name>/...``)."""
     name = path.rsplit("/", 1)[-1]
-    pattern = re.compile(rf"^{re.escape(PREFIX)}/{re.escape(path)}/([^/]+)/{re.escape(name)}$")
-    return sorted(m.group(1) for key in keys if (m := pattern.match(key)))
+    pattern = re.compile(rf"^{re.escape(prefix)}/{re.escape(path)}/([^/]+)/{re.escape(name)}(?:/.+)?$")
+    return sorted({m.group(1) for key in keys if (m := pattern.match(key))})
 
 
 def _read(endpoint: str, key: str) -> bytes:
     return s3_client(endpoint).get_object(Bucket=BUCKET, Key=key)["Body"].read()
+
+
+def _model(endpoint: str, version: str, prefix: str = PREFIX):
+    """The model of one version, read from its MLflow model folder on S3 as the project reads it."""
+    folder = f"{prefix}/06_models/model/{version}/model/"
+    with tempfile.TemporaryDirectory() as local:
+        for key in list_keys(endpoint, BUCKET, folder):
+            file = Path(local) / key.removeprefix(folder)
+            file.parent.mkdir(parents=True, exist_ok=True)
+            file.write_bytes(_read(endpoint, key))
+        return load_sklearn_model(local)
 
 
 @pytest.fixture(scope="module")
@@ -123,8 +137,8 @@ def test_a_second_run_adds_versions_and_keeps_the_first(runs):
 
 
 def test_model_loads_back_from_s3_and_predicts(runs, moto_endpoint):
-    version = _versions(runs["after_second"], "06_models/model.pkl")[-1]
-    model = joblib.load(io.BytesIO(_read(moto_endpoint, f"{PREFIX}/06_models/model.pkl/{version}/model.pkl")))
+    version = _versions(runs["after_second"], "06_models/model")[-1]
+    model = _model(moto_endpoint, version)
     new = pd.read_csv(io.BytesIO(_read(moto_endpoint, f"{PREFIX}/01_raw/credit_data_new.csv")))
     predictions = pd.read_csv(io.BytesIO(_read(
         moto_endpoint, f"{PREFIX}/07_model_output/predictions.csv/{version}/predictions.csv")))
@@ -135,7 +149,7 @@ def test_model_loads_back_from_s3_and_predicts(runs, moto_endpoint):
 
 
 def test_load_versions_reproduces_the_first_run(runs, moto_endpoint):
-    first, second = _versions(runs["after_second"], "06_models/model.pkl")
+    first, second = _versions(runs["after_second"], "06_models/model")
 
     def predictions(version: str) -> pd.DataFrame:
         key = f"{PREFIX}/07_model_output/predictions.csv/{version}/predictions.csv"
@@ -190,7 +204,7 @@ def test_unreachable_endpoint_fails_after_retries_and_leaves_no_version(runs, mo
     _failed_with(result, "S3AccessError", f"Cannot reach S3 at {down} (from AWS_ENDPOINT_URL)",
                  "after 5 attempts", "Nothing was read or written")
     assert list_keys(moto_endpoint, BUCKET) == before
-    assert _versions(before, "06_models/model.pkl") == _versions(list_keys(moto_endpoint, BUCKET), "06_models/model.pkl")
+    assert _versions(before, "06_models/model") == _versions(list_keys(moto_endpoint, BUCKET), "06_models/model")
 
 
 def test_missing_input_object_is_named_by_key(runs, moto_endpoint):
@@ -214,19 +228,17 @@ def test_endpoint_lost_mid_run_leaves_only_complete_objects_and_says_so(runs, mo
         s3.copy_object(Bucket=BUCKET, Key=f"{prefix}/01_raw/{name}",
                        CopySource={"Bucket": BUCKET, "Key": f"{PREFIX}/01_raw/{name}"})
     before = list_keys(moto_endpoint, BUCKET, PREFIX)
-    proxy = EndpointThatDiesAfter(moto_endpoint, rf"^PUT /{BUCKET}/{prefix}/06_models/model\.pkl/")
+    proxy = EndpointThatDiesAfter(moto_endpoint, rf"^PUT /{BUCKET}/{prefix}/06_models/model/[^/]+/model/requirements\.txt[ ?]")
     env = {**runs["env"], "ML_ON_AWS_PREFIX": prefix, "AWS_ENDPOINT_URL": proxy.url}
     result = run_kedro(runs["project"], "run", "--env", "aws", "--params", FAST, env=env)
     assert proxy.down.is_set(), "the run never saved its model"
     output = _failed_with(result, f"The connection to S3 at {proxy.url} (from AWS_ENDPOINT_URL) failed",
                           "Could not connect to the endpoint URL", "Earlier versions are untouched")
     keys = list_keys(moto_endpoint, BUCKET, prefix)
-    models = [k for k in keys if "/06_models/" in k]
-    assert len(models) == 1
-    version = models[0].split("/")[-2]
+    (version,) = _versions(keys, "06_models/model", prefix)
     assert f"Run {version} failed and is not committed" in output
-    # The one model written is whole: it loads and predicts.
-    model = joblib.load(io.BytesIO(_read(moto_endpoint, models[0])))
+    # The one model written is whole (S3 went down after its last file): it loads and predicts.
+    model = _model(moto_endpoint, version, prefix)
     new = pd.read_csv(io.BytesIO(_read(moto_endpoint, f"{prefix}/01_raw/credit_data_new.csv")))
     assert len(model.predict(new)) == len(new)
     assert not [k for k in keys if "/08_reporting/evaluation_report.json/" in k]
@@ -246,7 +258,7 @@ def test_a_killed_run_is_never_loaded_and_is_listed_and_cleaned(runs, moto_endpo
     killed = run_kedro_until_killed(runs["project"], "run", "--env", "aws", "--params", FAST + ",split.random_state=11",
                        env={**runs["env"], "ML_ON_AWS_TEST_KILL_AT": "after_node:evaluate_model"})
     assert killed.returncode == -9, killed.stdout[-2000:] + killed.stderr[-2000:]
-    models = _versions(list_keys(moto_endpoint, BUCKET), "06_models/model.pkl")
+    models = _versions(list_keys(moto_endpoint, BUCKET), "06_models/model")
     assert len(models) == 3  # the killed run's model reached S3 ...
     _ok(run_kedro(runs["project"], "run", "--env", "aws", "--pipelines", "inference", env=runs["env"]))
     pd.testing.assert_frame_equal(newest_predictions(), last_good)  # ... and is not used
@@ -254,10 +266,10 @@ def test_a_killed_run_is_never_loaded_and_is_listed_and_cleaned(runs, moto_endpo
     listed = run_kedro(runs["project"], "runs", "list", "--env", "aws", env=runs["env"])
     _ok(listed)
     assert f"{models[-1]}  failed, killed or stopped" in listed.stdout
-    assert f"s3://{BUCKET}/{PREFIX}/06_models/model.pkl/{models[-1]}" in listed.stdout
+    assert f"s3://{BUCKET}/{PREFIX}/06_models/model/{models[-1]}" in listed.stdout
     cleaned = run_kedro(runs["project"], "runs", "clean", "--env", "aws", "--older-than", "0", env=runs["env"])
     _ok(cleaned)
-    assert f"s3://{BUCKET}/{PREFIX}/06_models/model.pkl/{models[-1]}" in cleaned.stdout
+    assert f"s3://{BUCKET}/{PREFIX}/06_models/model/{models[-1]}" in cleaned.stdout
     keys = list_keys(moto_endpoint, BUCKET, PREFIX)
     assert not [k for k in keys if models[-1] in k]
-    assert _versions(keys, "06_models/model.pkl") == models[:2]
+    assert _versions(keys, "06_models/model") == models[:2]

@@ -92,6 +92,8 @@ def test_training_writes_the_served_model_and_the_reports(trained, project_copy)
     from ml_on_aws.container.serving import load_model
 
     model = load_model(opt_ml / "model")
+    assert (opt_ml / "model" / "MLmodel").is_file()
+    assert not [p.name for p in (opt_ml / "model").iterdir() if p.name.startswith(".")]  # no copy left aside
     rows = pd.read_csv(RAW / "credit_data_new.csv").head(5)
     assert len(model.predict(rows.drop(columns=["Status"], errors="ignore"))) == 5
     output = opt_ml / "output" / "data"
@@ -105,6 +107,25 @@ def test_training_writes_the_served_model_and_the_reports(trained, project_copy)
     assert "split1_test_score" in cv_results.columns and "split2_test_score" not in cv_results.columns
     # Both channel files were read: 1,200 rows, a fifth of them in the test split.
     assert report["rows"]["test"] + report["rows"]["train"] == 1200
+
+
+def test_the_model_is_copied_aside_then_renamed_into_opt_ml_model_whole(tmp_path):
+    """Through the symlink a run publishes, over an old model and a copy a killed job left aside."""
+    from ml_on_aws.container.entrypoint import publish_model
+
+    folder = tmp_path / "data" / ".mlflow_model.v2"
+    (folder / "code").mkdir(parents=True)
+    for name, text in (("MLmodel", "new"), ("model.skops", "new weights"), ("code/m.py", "x = 1")):
+        (folder / name).write_text(text)
+    (tmp_path / "data" / "mlflow_model").symlink_to(folder.name)
+    target = tmp_path / "opt_ml" / "model"
+    (target / ".incoming-1").mkdir(parents=True)
+    (target / ".incoming-1" / "MLmodel").write_text("half of a copy")
+    for name in ("MLmodel", "old.skops"):
+        (target / name).write_text("old")
+    publish_model(tmp_path / "data" / "mlflow_model", target)
+    assert sorted(str(p.relative_to(target)) for p in target.rglob("*")) == ["MLmodel", "code", "code/m.py", "model.skops"]
+    assert (target / "MLmodel").read_text() == "new" and not (target / "MLmodel").is_symlink()
 
 
 def test_training_prints_metric_lines_for_the_documented_regexes(trained):

@@ -53,7 +53,7 @@ def bucket(aws):
 def _model_archive() -> bytes:
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
-        info = tarfile.TarInfo("model.pkl")
+        info = tarfile.TarInfo("MLmodel")
         tar.addfile(info, io.BytesIO(b""))
     return buffer.getvalue()
 

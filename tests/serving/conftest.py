@@ -36,11 +36,15 @@ class Server:
         return self.process.wait(timeout=30)
 
 
-def start_server(model_dir: Path, log: Path, ready_status: int = 200, workers: int = 1, **env: str) -> Server:
-    """``python -m ml_on_aws.container.serving`` as a user starts it; waits until /ping answers ``ready_status``."""
+def start_server(model_dir: Path | None, log: Path, ready_status: int = 200, workers: int = 1,
+                 kedro_project: Path | None = None, **env: str) -> Server:
+    """``python -m ml_on_aws.container.serving`` as a user starts it (or ``kedro serve`` in ``kedro_project``,
+    with its default model directory); waits until /ping answers ``ready_status``."""
     port = free_port()
+    command = ([str(Path(sys.executable).with_name("kedro")), "serve"] if kedro_project is not None
+               else [sys.executable, "-m", "ml_on_aws.container.serving", "--model-dir", str(model_dir)])
     process = subprocess.Popen(
-        [sys.executable, "-m", "ml_on_aws.container.serving", "--model-dir", str(model_dir), "--port", str(port), "--workers", str(workers)],
+        [*command, "--port", str(port), "--workers", str(workers)], cwd=kedro_project,
         stdout=log.open("w"), stderr=subprocess.STDOUT, env={**os.environ, **env},
     )
     server = Server(process, f"http://127.0.0.1:{port}", log)

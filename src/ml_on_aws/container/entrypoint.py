@@ -309,13 +309,29 @@ def drift_metrics(signal: dict[str, Any]) -> dict[str, float]:
 
 
 def publish_model(source: Path, target: Path) -> None:
-    """Copy the MLflow model directory's contents to /opt/ml/model (SageMaker tars that folder)."""
+    """Copy the MLflow model directory's contents to /opt/ml/model (SageMaker tars that folder).
+
+    The copy is made aside, in a hidden folder inside the target (``/opt/ml/model`` may be a
+    mount of its own, which a rename cannot cross), then its entries are renamed into place with
+    MLmodel last, after the old MLmodel went first: /opt/ml/model holds an MLmodel file only
+    when the whole model is there, and a hidden folder is never taken for a model.
+    """
+    from ml_on_aws.datasets.published import remove
+
+    source = source.resolve()  # data/06_models/mlflow_model is a symlink to the run's folder
     if not (source / "MLmodel").is_file():
         raise JobError(f"the pipeline wrote no MLflow model at {source}.")
     target.mkdir(parents=True, exist_ok=True)
+    incoming = target / f".incoming-{os.getpid()}"
+    remove(incoming)
+    shutil.copytree(source, incoming)
+    (target / "MLmodel").unlink(missing_ok=True)  # the old model stops being one before it goes
     for old in target.iterdir():  # a local re-run into the same folder replaces the model
-        shutil.rmtree(old) if old.is_dir() else old.unlink()
-    shutil.copytree(source, target, dirs_exist_ok=True)
+        if old != incoming:
+            remove(old)
+    for entry in sorted(incoming.iterdir(), key=lambda entry: entry.name == "MLmodel"):
+        os.replace(entry, target / entry.name)
+    incoming.rmdir()
     logger.info("Model written to %s.", target)
 
 

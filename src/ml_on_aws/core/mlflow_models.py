@@ -94,6 +94,13 @@ class ModelPackage:
         }
 
 
+def model_only_args(model: Any) -> dict[str, Any]:
+    """``save_model`` arguments for the bare fitted model (the training run's versioned copy):
+    skops with its checked trusted types, no signature, example or bundled code."""
+    return {"serialization_format": "skops", "skops_trusted_types": skops_trusted_types(model),
+            "pip_requirements": runtime_requirements()}
+
+
 def runtime_requirements() -> list[str]:
     pins = []
     for package in _RUNTIME_PACKAGES:
@@ -107,14 +114,19 @@ def runtime_requirements() -> list[str]:
 def find_model_directory(path: str | Path) -> Path:
     """``path`` if it holds an MLmodel file, else its only sub-folder that does.
 
-    SageMaker unpacks model.tar.gz into /opt/ml/model, which may add one folder level.
+    SageMaker unpacks model.tar.gz into /opt/ml/model, which may add one folder level. A symlink
+    (``data/06_models/mlflow_model``) is resolved once, so that every file is read from the one
+    folder it pointed to even if it is swapped meanwhile; hidden sub-folders (a copy being made)
+    are not models.
     """
     root = Path(path)
+    if root.is_symlink():
+        root = root.resolve()
     if (root / MLMODEL_FILE).is_file():
         return root
     if not root.is_dir():
-        raise ModelDirectoryError(f"Model directory {root} does not exist.")
-    found = sorted(p.parent for p in root.glob(f"*/{MLMODEL_FILE}"))
+        raise ModelDirectoryError(f"Model directory {path} does not exist.")
+    found = sorted(p.parent for p in root.glob(f"*/{MLMODEL_FILE}") if not p.parent.name.startswith("."))
     if len(found) == 1:
         return found[0]
     if not found:

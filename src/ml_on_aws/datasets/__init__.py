@@ -1,4 +1,4 @@
-"""Kedro datasets of the project: MLflow model directories, the MLflow model registry, and
+"""Kedro datasets of the project: MLflow model directories (versioned, and published in place), the MLflow model registry, and
 tables spread over several files (SageMaker channels), outputs published when a run commits and
 the run manifests; the run store and commit protocol they stage into (:mod:`.runs`, with its hook);
 and :mod:`.internals`, the one module that reads Kedro datasets' private attributes. Part of the ML
@@ -8,9 +8,10 @@ from ml_on_aws.datasets.mlflow_model import (
     MlflowModelDirectoryDataset,
     MlflowSklearnModelDataset,
     RegisteredModelDataset,
+    VersionedModelDataset,
 )
 from ml_on_aws.datasets.published import PublishOnCommitDataset, RunManifestsDataset
 from ml_on_aws.datasets.table_files import TableFilesDataset
 
 __all__ = ["MlflowModelDirectoryDataset", "MlflowSklearnModelDataset", "PublishOnCommitDataset", "RegisteredModelDataset",
-           "RunManifestsDataset", "TableFilesDataset"]
+           "RunManifestsDataset", "TableFilesDataset", "VersionedModelDataset"]

@@ -9,14 +9,14 @@ These two datasets take them from the package instead and load through the check
 from __future__ import annotations
 
 import logging
-import os
 import shutil
 import tempfile
+import uuid
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from kedro.io import AbstractDataset
-from kedro.io.core import DatasetError
+from kedro.io import AbstractDataset, AbstractVersionedDataset, Version
+from kedro.io.core import DatasetError, get_filepath_str, get_protocol_and_path
 
 from ml_on_aws.core.mlflow_models import ModelPackage, ModelRelease, load_package
 
@@ -26,30 +26,36 @@ logger = logging.getLogger(__name__)
 class MlflowModelDirectoryDataset(AbstractDataset[ModelPackage, ModelPackage]):
     """An MLflow model directory (sklearn flavour, skops format) on the local file system.
 
-    In a run, the folder is written to a hidden sibling (``.<name>.<run version>.staged``) and
-    moved into place when the run commits (``ml_on_aws.datasets.runs``): a run that fails or is killed
-    leaves the previous model in place. Outside a run it is swapped in as soon as it is complete.
+    ``filepath`` is a symlink to a hidden versioned sibling (``.<name>.<version>/``). In a run,
+    the folder is written to ``.<name>.<run version>.staged/`` and published when the run
+    commits (``ml_on_aws.datasets.runs``): renamed to its versioned name, then the symlink is replaced in
+    one rename. A reader sees the previous model or the new one, never none or half of one; a
+    run that fails or is killed leaves the previous model in place. Outside a run the same
+    happens as soon as the folder is written.
     """
 
     def __init__(self, filepath: str, metadata: dict[str, Any] | None = None) -> None:
         self._filepath = Path(filepath)
         self.metadata = metadata
 
+    def _staged(self, version: str) -> Path:
+        from ml_on_aws.datasets import runs
+
+        return self._filepath.with_name(runs.staged_name(self._filepath.name, version))
+
     def _current(self) -> Path:
-        """This run's staged folder when it saved one, else the published folder."""
+        """This run's staged folder when it saved one, else the published folder it links to."""
         from ml_on_aws.datasets import runs
 
         run = runs.active_run()
-        if run is not None:
-            staged = self._filepath.with_name(runs.staged_name(self._filepath.name, run.version))
-            if (staged / "MLmodel").is_file():
-                return staged
-        return self._filepath
+        if run is not None and (self._staged(run.version) / "MLmodel").is_file():
+            return self._staged(run.version)
+        return self._filepath.resolve() if self._filepath.is_symlink() else self._filepath
 
     def load(self) -> ModelPackage:
         path = self._current()
         if not path.exists():
-            raise DatasetError(f"No MLflow model directory at {path}; run the training pipeline first.")
+            raise DatasetError(f"No MLflow model directory at {self._filepath}; run the training pipeline first.")
         return load_package(path)
 
     def save(self, data: ModelPackage) -> None:
@@ -59,23 +65,13 @@ class MlflowModelDirectoryDataset(AbstractDataset[ModelPackage, ModelPackage]):
 
         self._filepath.parent.mkdir(parents=True, exist_ok=True)
         run = runs.active_run()
-        if run is not None:
-            staged = self._filepath.with_name(runs.staged_name(self._filepath.name, run.version))
-            shutil.rmtree(staged, ignore_errors=True)
-            mlflow.sklearn.save_model(data.model, str(staged), **data.mlflow_args())
-            runs.kill_point("mlflow_model_written")
-            runs.defer({"kind": "move", "source": str(staged), "target": str(self._filepath)})
-            return
-        staging = Path(tempfile.mkdtemp(prefix=f".{self._filepath.name}-", dir=self._filepath.parent))
-        try:
-            target = staging / "model"
-            mlflow.sklearn.save_model(data.model, str(target), **data.mlflow_args())
-            previous = staging / "previous"
-            if self._filepath.exists():
-                os.replace(self._filepath, previous)
-            os.replace(target, self._filepath)
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
+        staged = self._staged(run.version if run is not None else f"direct-{uuid.uuid4().hex[:12]}")
+        shutil.rmtree(staged, ignore_errors=True)
+        mlflow.sklearn.save_model(data.model, str(staged), **data.mlflow_args())
+        runs.kill_point("mlflow_model_written")
+        action = {"kind": "link", "source": str(staged), "target": str(self._filepath)}
+        if not runs.defer(action):
+            runs.perform(action)
 
     def staged_copies(self) -> dict[str, Path]:
         from ml_on_aws.datasets.published import staged_copies
@@ -87,6 +83,68 @@ class MlflowModelDirectoryDataset(AbstractDataset[ModelPackage, ModelPackage]):
 
     def _describe(self) -> dict[str, Any]:
         return {"filepath": str(PurePosixPath(self._filepath)), "flavor": "mlflow.sklearn"}
+
+
+class VersionedModelDataset(AbstractVersionedDataset[Any, Any]):
+    """The fitted scikit-learn model as a versioned MLflow model directory, locally or on S3.
+
+    Each save writes ``<filepath>/<version>/<name>/`` (MLmodel, the skops file, requirements):
+    Kedro versioning and the run commit (``ml_on_aws.datasets.runs``) apply to it as to any versioned
+    dataset, so evaluation reads the model its own run just saved and batch inference the last
+    committed one. Loads read the skops file with the types checked against the trusted
+    packages (``ml_on_aws.core.mlflow_models.load_sklearn_model``); no pickle is ever read.
+    """
+
+    def __init__(self, filepath: str, version: Version | None = None, credentials: dict[str, Any] | None = None,
+                 fs_args: dict[str, Any] | None = None, metadata: dict[str, Any] | None = None) -> None:
+        import fsspec
+
+        protocol, path = get_protocol_and_path(filepath, version)
+        self._protocol = protocol
+        self._fs = fsspec.filesystem(protocol, **dict(credentials or {}), **dict(fs_args or {}))
+        self.metadata = metadata
+        super().__init__(filepath=PurePosixPath(path), version=version,
+                         exists_function=self._fs.exists, glob_function=self._fs.glob)
+
+    def load(self) -> Any:
+        from ml_on_aws.core.mlflow_models import load_sklearn_model
+
+        load_path = get_filepath_str(self._get_load_path(), self._protocol)
+        if self._protocol == "file":
+            return load_sklearn_model(load_path)
+        with tempfile.TemporaryDirectory() as folder:
+            for remote in self._fs.find(load_path):
+                local = Path(folder) / PurePosixPath(remote).relative_to(load_path)
+                local.parent.mkdir(parents=True, exist_ok=True)
+                self._fs.get_file(remote, str(local))
+            return load_sklearn_model(folder)
+
+    def save(self, data: Any) -> None:
+        import mlflow.sklearn
+
+        from ml_on_aws.core.mlflow_models import model_only_args
+
+        save_path = get_filepath_str(self._get_save_path(), self._protocol)
+        if self._protocol == "file":
+            mlflow.sklearn.save_model(data, save_path, **model_only_args(data))
+            return
+        with tempfile.TemporaryDirectory() as folder:
+            written = Path(folder) / "model"
+            mlflow.sklearn.save_model(data, str(written), **model_only_args(data))
+            for local in sorted(p for p in written.rglob("*") if p.is_file()):
+                self._fs.put_file(str(local), f"{save_path}/{local.relative_to(written).as_posix()}")
+        self._fs.invalidate_cache(get_filepath_str(self._filepath, self._protocol))
+
+    def _exists(self) -> bool:
+        try:
+            load_path = get_filepath_str(self._get_load_path(), self._protocol)
+        except DatasetError:
+            return False
+        return self._fs.exists(load_path)
+
+    def _describe(self) -> dict[str, Any]:
+        return {"filepath": self._filepath, "protocol": self._protocol, "version": self._version,
+                "format": "MLflow model directory (skops)"}
 
 
 class RegisteredModelDataset(AbstractDataset[ModelRelease, ModelPackage | None]):

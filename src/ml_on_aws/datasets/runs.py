@@ -10,11 +10,13 @@ run's own, for what it saved itself): a run that fails or is killed leaves versi
 later load picks, on local disk and on S3 alike. They stay readable (``--load-versions``) until
 ``kedro runs clean`` removes them.
 
-Outputs that others read in place (the MLflow model directory, ``predictions.csv``) are written
-to a hidden sibling while the run goes on and moved into place (a rename) once the manifest is
-written; the registry's ``champion`` alias moves then too. The manifest lists these publish
-actions, and a run that is stopped between the manifest and the last of them is completed by
-the next run (or ``kedro runs clean``): the manifest is the commit point, the rest rolls forward.
+Outputs that others read in place are written to a hidden sibling while the run goes on and
+published once the manifest is written, each in one rename: a file (``predictions.csv``) is
+renamed over its name; a folder (the MLflow model directory) gets a hidden versioned name and
+the symlink readers open is replaced by a new one pointing at it. The registry's ``champion``
+alias moves then too. The manifest lists these publish actions, and a run that is stopped
+between the manifest and the last of them is completed by the next run, ``kedro runs clean``
+or ``kedro serve``: the manifest is the commit point, the rest rolls forward.
 
 Concurrent runs: where the runs root is on the local disk, a run holds ``<runs root>/.lock``
 (an ``flock``: the kernel releases it when the process dies, even by SIGKILL) and a second run
@@ -23,7 +25,8 @@ versioned, each run loads its own versions or committed ones, so concurrent runs
 distinct runs; the newest committed version of each dataset is current.
 
 ``ML_ON_AWS_TEST_KILL_AT`` is a test aid only: a process whose environment names a kill point
-(``after_node:<node>``, ``before_node:<node>``, ``mlflow_model_written``, ``committed``)
+(``after_node:<node>``, ``before_node:<node>``, ``mlflow_model_written``, ``committed``,
+``folder_link_made``)
 sends itself SIGKILL there. tests/test_run_commits.py uses it.
 """
 
@@ -33,7 +36,6 @@ import contextlib
 import json
 import logging
 import os
-import shutil
 import signal
 import socket
 import sys
@@ -49,6 +51,7 @@ from kedro.framework.hooks import hook_impl
 
 from ml_on_aws.core.git import git_revision
 from ml_on_aws.datasets import internals
+from ml_on_aws.datasets.published import remove
 
 logger = logging.getLogger(__name__)
 
@@ -278,8 +281,15 @@ def staged_name(name: str, version: str) -> str:
     return f".{name}.{version}.staged"
 
 
+def published_name(name: str, version: str) -> str:
+    """The hidden sibling a published folder lives in; ``name`` itself is a symlink to it."""
+    return f".{name}.{version}"
+
+
 def perform(action: dict[str, Any]) -> str:
     """Carry out one publish action (idempotent: a rolled-forward action may have been half done)."""
+    if action["kind"] == "link" or (action["kind"] == "move" and _is_folder_action(action)):
+        return _link_into_place(Path(action["source"]), Path(action["target"]))
     if action["kind"] == "move":
         return _move_into_place(Path(action["source"]), Path(action["target"]))
     if action["kind"] == "alias":
@@ -287,17 +297,57 @@ def perform(action: dict[str, Any]) -> str:
     raise RunCommitError(f"Unknown publish action {action!r} in a run manifest.")
 
 
+def _is_folder_action(action: dict[str, Any]) -> bool:
+    """A ``move`` of a folder, as manifests written before folders were linked list them."""
+    source, target = Path(action["source"]), Path(action["target"])
+    published = source.with_name(source.name.removesuffix(".staged"))
+    return source.is_dir() or published.is_dir() or target.is_symlink()
+
+
 def _move_into_place(source: Path, target: Path) -> str:
-    """``source`` replaces ``target`` by renames: a file in one step; a folder in two (the old
-    one goes aside first), a gap that a roll-forward closes."""
-    previous = source.with_name(source.name.removesuffix(".staged") + ".previous")
+    """``source`` (a file) replaces ``target`` in one rename."""
     if source.exists():
-        if source.is_dir() and target.exists() and not previous.exists():
-            os.replace(target, previous)
         os.replace(source, target)
         _fsync_folder(target.parent)
-    if previous.exists():
-        shutil.rmtree(previous, ignore_errors=True) if previous.is_dir() else previous.unlink()
+    return f"{target}"
+
+
+def _link_into_place(staged: Path, target: Path) -> str:
+    """The folder ``staged`` (``.<name>.<version>.staged``) becomes what ``target`` shows, in one step.
+
+    ``target`` is a symlink to a hidden versioned sibling, ``.<name>.<version>/``. The staged
+    folder is renamed to that sibling (readers of ``target`` see nothing of it yet), then a new
+    symlink made beside ``target`` is renamed over it (``os.replace``): a reader sees the old
+    folder or the new one, never a missing or half-written one, whenever the process is killed.
+    The previous folder is kept (a reader may still be loading it); older ones are removed.
+    """
+    version = staged.name.removeprefix(f".{target.name}.").removesuffix(".staged")
+    folder = target.with_name(published_name(target.name, version))
+    if staged.is_dir():
+        if folder.exists():  # a half-done earlier attempt of the same run: the staged copy is whole
+            remove(folder)
+        os.replace(staged, folder)
+    if not folder.is_dir():
+        return f"{target}"  # published and pruned since: nothing left to do
+    previous = target.resolve() if target.is_symlink() else None
+    if target.exists() and not target.is_symlink():
+        # A real folder from before folders were linked: set aside once (the only two-step publish).
+        previous = target.with_name(published_name(target.name, "before-links"))
+        if previous.exists():
+            remove(previous)
+        os.replace(target, previous)
+    link = target.with_name(f"{folder.name}.link")
+    link.unlink(missing_ok=True)
+    os.symlink(folder.name, link)  # relative: the project folder can move
+    kill_point("folder_link_made")
+    os.replace(link, target)  # the publish: one rename
+    _fsync_folder(target.parent)
+    keep = {folder.name, previous.name if previous is not None else ""}
+    if previous is None or previous.name != folder.name:  # a roll-forward of a done swap keeps all
+        for sibling in target.parent.iterdir():
+            if (sibling.name.startswith(f".{target.name}.") and not sibling.name.endswith(".staged")
+                    and sibling.name not in keep):
+                remove(sibling)
     return f"{target}"
 
 
@@ -339,6 +389,31 @@ def roll_forward(store: RunStore) -> list[str]:
         logger.warning("Run %s had committed but was stopped while publishing; published now: %s.",
                        version, ", ".join(done) or "nothing left to do")
     return done
+
+
+def publish_committed(store: RunStore) -> list[str]:
+    """Roll forward now, unless a run of the project is going on (it rolled forward as it started).
+
+    ``kedro serve`` calls it, so that it serves the last committed run's model even when that
+    run was stopped before it had published it.
+    """
+    if not store.local:
+        return roll_forward(store)
+    lock = ProjectLock(store.lock_file)
+    try:
+        lock.acquire(_holder("publishing committed runs"))
+    except RunCommitError:
+        return []
+    try:
+        return roll_forward(store)
+    finally:
+        lock.release()
+
+
+def _holder(run: str) -> dict[str, Any]:
+    """Who holds the project lock, as the lock file and the started record say."""
+    return {"run": run, "pid": os.getpid(), "host": socket.gethostname(), "started": _now(),
+            "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]])}
 
 
 def adopt_existing_versions(store: RunStore, catalog: Any) -> None:
@@ -401,6 +476,9 @@ def _install_signal_handlers(version: str, store: RunStore) -> None:
         name = signal.Signals(signum).name
         _restore_signal_handlers()  # a second signal acts as usual
         _active = None
+        # Kedro calls no hook for a KeyboardInterrupt, and MLflow's exit handler would end the
+        # run as FINISHED: end it here as KILLED.
+        _end_mlflow_run("KILLED")
         logger.warning("Run %s stopped by %s: nothing of it was published; the last committed run stays current "
                        "(`kedro runs list`; `kedro runs clean` removes the stopped run's files).", version, name)
         raise KeyboardInterrupt(f"stopped by {name}")
@@ -458,8 +536,7 @@ class RunCommitHooks:
         if store is None:
             return
         version = run_params["run_id"]
-        holder = {"run": version, "pid": os.getpid(), "host": socket.gethostname(), "started": _now(),
-                  "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]), "env": run_params.get("env"),
+        holder = {**_holder(version), "env": run_params.get("env"),
                   "pipelines": run_params.get("pipeline_names") or ["__default__"]}
         if store.local:
             _lock = ProjectLock(store.lock_file)
@@ -545,11 +622,11 @@ class RunCommitHooks:
         )
 
 
-def _end_mlflow_run() -> None:
+def _end_mlflow_run(status: str = "FAILED") -> None:
     mlflow = sys.modules.get("mlflow")
     active = mlflow.active_run() if mlflow is not None else None
     if active is not None:
-        mlflow.end_run("FAILED")
+        mlflow.end_run(status)
 
 
 def _identity(dataset: Any) -> str:
@@ -604,8 +681,6 @@ def survey(catalog: Any) -> Survey:
                     fs = internals.filesystem(dataset)
                     files.setdefault(version, []).append((shown, lambda fs=fs, folder=folder: fs.rm(folder, recursive=True)))
         if hasattr(dataset, "staged_copies"):
-            from ml_on_aws.datasets.published import remove
-
             for version, path in dataset.staged_copies().items():
                 if version not in done:
                     files.setdefault(version, []).append((str(path), lambda path=path: remove(path)))
@@ -649,8 +724,7 @@ def clean(catalog: Any, older_than_minutes: float | None, dry_run: bool) -> tupl
     lock = None
     if store.local and not dry_run:
         lock = ProjectLock(store.lock_file)
-        lock.acquire({"run": "kedro runs clean", "pid": os.getpid(), "host": socket.gethostname(), "started": _now(),
-                      "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]])})
+        lock.acquire(_holder("kedro runs clean"))
     try:
         if not dry_run:
             roll_forward(store)
