@@ -13,6 +13,7 @@ from omegaconf.resolvers import oc
 from ml_on_aws.aws.cloudwatch import CloudWatchHooks
 from ml_on_aws.aws.hooks import S3Hooks
 from ml_on_aws.aws.locations import RESOLVERS as AWS_RESOLVERS
+from ml_on_aws.heartbeat import HeartbeatHooks
 from ml_on_aws.hooks import ConfigCheckHooks, ReportLocationHooks
 from ml_on_aws.logs import quiet_irrelevant_noise
 from ml_on_aws.memory import MemoryHooks
@@ -28,8 +29,9 @@ quiet_irrelevant_noise()
 
 # RegisteredModelNameHooks: a registered model without a catalog model_name is named after raw_data's file.
 # RunCommitHooks: a run's versions and published outputs become current only when it completes.
+# HeartbeatHooks: a line saying what runs whenever the log has been silent for 25 s.
 HOOKS = (ConfigCheckHooks(), ReportLocationHooks(), RunIdentityHooks(), S3Hooks(), CloudWatchHooks(), MemoryHooks(),
-         RegisteredModelNameHooks(), RunCommitHooks())
+         RegisteredModelNameHooks(), RunCommitHooks(), HeartbeatHooks())
 
 # kedro-viz writes run metadata into .viz/ when its hooks run; a pipeline run has no use for it.
 DISABLE_HOOKS_FOR_PLUGINS = ("kedro-viz",)
