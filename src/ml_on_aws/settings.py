@@ -15,7 +15,7 @@ from ml_on_aws.aws.hooks import S3Hooks
 from ml_on_aws.aws.locations import RESOLVERS as AWS_RESOLVERS
 from ml_on_aws.heartbeat import HeartbeatHooks
 from ml_on_aws.hooks import ConfigCheckHooks, ReportLocationHooks
-from ml_on_aws.logs import quiet_irrelevant_noise
+from ml_on_aws.logs import quiet_irrelevant_noise, use_plain_lines_unless_terminal
 from ml_on_aws.memory import MemoryHooks
 from ml_on_aws.model_names import RegisteredModelNameHooks
 from ml_on_aws.runs import RunCommitHooks
@@ -25,7 +25,9 @@ from ml_on_aws.tracking import RunIdentityHooks, local_artifact_location
 # Kedro and kedro-mlflow register their resolvers through OmegaConf's deprecated API: four
 # identical warnings per run that no user of this project can act on.
 warnings.filterwarnings("ignore", message=r"register_new_resolver\(\) is deprecated", category=UserWarning)
+# Kedro imports these settings before it loads its plugins (kedro-mlflow): this covers their warnings.
 quiet_irrelevant_noise()
+use_plain_lines_unless_terminal()
 
 # RegisteredModelNameHooks: a registered model without a catalog model_name is named after raw_data's file.
 # RunCommitHooks: a run's versions and published outputs become current only when it completes.
