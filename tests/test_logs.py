@@ -46,3 +46,19 @@ def test_kedro_help_prints_no_mlflow_warning(project):
     result = run_kedro(project, "--help")
     assert result.returncode == 0 and "Usage: kedro" in result.stdout
     assert "type hints" not in result.stdout + result.stderr and "Warning" not in result.stdout + result.stderr
+
+
+def test_noise_is_dropped_and_a_repeated_mlflow_line_said_once(caplog):
+    import logging
+
+    from ml_on_aws.logs import quiet_irrelevant_noise
+
+    quiet_irrelevant_noise()
+    caplog.set_level(logging.INFO)
+    closed = "The run 'abc' was closed because of an error in the pipeline."
+    for _ in range(4):
+        logging.getLogger("kedro_mlflow.framework.hooks.mlflow_hook").info(closed)
+    logging.getLogger("kedro_mlflow.framework.hooks.mlflow_hook").info("Another line.")
+    logging.getLogger("mlflow.utils.environment").warning("Failed to resolve installed pip version. x")
+    logging.getLogger("kedro.io.data_catalog").warning("Replacing dataset 'evaluation_metrics'")
+    assert [r.getMessage() for r in caplog.records] == [closed, "Another line."]

@@ -19,6 +19,8 @@ _IRRELEVANT_RECORDS = (
     ("py.warnings", "Add type hints to the `predict` method"),
 )
 
+_MLFLOW_HOOK = "kedro_mlflow.framework.hooks.mlflow_hook"
+
 # Plain lines (also the SageMaker entry point's format): time, level, logger, message.
 PLAIN_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 _RICH_HANDLER = "kedro.logging.RichHandler"
@@ -33,12 +35,28 @@ class _DropMessages(logging.Filter):
         return self.text not in record.getMessage()
 
 
+class _DropRepeats(logging.Filter):
+    """Drops a record identical to the logger's previous one."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.previous: str | None = None
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        repeated, self.previous = message == self.previous, message
+        return not repeated
+
+
 def quiet_irrelevant_noise() -> None:
     """Drop the log records above (a logger keeps its filters when Kedro configures logging);
     warnings go to the log (logger py.warnings) whatever the handler, so they can be dropped."""
     logging.captureWarnings(True)
     for name, text in _IRRELEVANT_RECORDS:
         logging.getLogger(name).addFilter(_DropMessages(text))
+    # kedro-mlflow logs "The run '<id>' was closed because of an error" once per MLflow run still
+    # active on a failed run, and the same run is active several times over: one line says it.
+    logging.getLogger(_MLFLOW_HOOK).addFilter(_DropRepeats())
 
 
 def plain_when_not_terminal(config: dict[str, Any], stream: Any) -> dict[str, Any]:
