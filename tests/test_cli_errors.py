@@ -33,6 +33,9 @@ def test_the_traceback_on_request_and_for_bugs(monkeypatch):
     result = CliRunner().invoke(_command(ConfigurationError("x")))
     assert isinstance(result.exception, ConfigurationError)
     monkeypatch.delenv(TRACEBACK_VARIABLE)
+    for flag in ("--verbose", "-v"):
+        result = CliRunner().invoke(_command(ConfigurationError("x")), [flag])
+        assert isinstance(result.exception, ConfigurationError)
     result = CliRunner().invoke(_command(KeyError("a bug")))
     assert isinstance(result.exception, KeyError)
 

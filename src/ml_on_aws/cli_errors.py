@@ -3,7 +3,8 @@
 A wrong parameter, a table that breaks its expectation suite or a missing input file is the
 user's to fix: they need what is wrong, where and how to fix it, which the message says. The
 two hundred lines of traceback frames Kedro prints above it are for bugs in the code.
-Set ML_ON_AWS_TRACEBACK=1 to see them anyway.
+`kedro run --verbose` (or ML_ON_AWS_TRACEBACK=1) shows them anyway: Kedro's own CLI has no
+global verbose flag (only some of its commands take one), so `kedro run` gets its own.
 """
 
 from __future__ import annotations
@@ -36,19 +37,21 @@ def with_short_errors(command: click.Command) -> click.Command:
     callback = command.callback
 
     @functools.wraps(callback)
-    def run_reporting_errors(*args: Any, **kwargs: Any) -> Any:
+    def run_reporting_errors(*args: Any, verbose: bool = False, **kwargs: Any) -> Any:
         try:
             return callback(*args, **kwargs)
         except Exception as exc:
             error = user_fixable(exc)
-            if error is None or os.environ.get(TRACEBACK_VARIABLE, "").lower() in ("1", "true", "yes"):
+            if error is None or verbose or os.environ.get(TRACEBACK_VARIABLE, "").lower() in ("1", "true", "yes"):
                 raise
             raise click.ClickException(
-                f"{type(error).__name__}: {error}\n(Set {TRACEBACK_VARIABLE}=1 to see the traceback.)"
+                f"{type(error).__name__}: {error}\n(Run with --verbose or set {TRACEBACK_VARIABLE}=1 to see the traceback.)"
             ) from None
 
+    verbose = click.Option(["--verbose", "-v"], is_flag=True, help="Show the traceback of errors, also of those "
+                           "that are a configuration or data to fix (printed as a short message otherwise).")
     return click.Command(
-        name=command.name, params=command.params, callback=run_reporting_errors, help=command.help,
+        name=command.name, params=[*command.params, verbose], callback=run_reporting_errors, help=command.help,
         short_help=command.short_help, epilog=command.epilog, context_settings=command.context_settings,
     )
 

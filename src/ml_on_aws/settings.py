@@ -14,7 +14,8 @@ from ml_on_aws.aws.cloudwatch import CloudWatchHooks
 from ml_on_aws.aws.locations import RESOLVERS as AWS_RESOLVERS
 from ml_on_aws.datasets.runs import RunCommitHooks
 from ml_on_aws.hooks.config_checks import ConfigCheckHooks
-from ml_on_aws.hooks.logs import quiet_irrelevant_noise
+from ml_on_aws.hooks.heartbeat import HeartbeatHooks
+from ml_on_aws.hooks.logs import quiet_irrelevant_noise, use_plain_lines_unless_terminal
 from ml_on_aws.hooks.memory import MemoryHooks
 from ml_on_aws.hooks.model_names import RegisteredModelNameHooks
 from ml_on_aws.hooks.reports import ReportLocationHooks
@@ -25,12 +26,15 @@ from ml_on_aws.sagemaker.hosts import current_host
 # Kedro and kedro-mlflow register their resolvers through OmegaConf's deprecated API: four
 # identical warnings per run that no user of this project can act on.
 warnings.filterwarnings("ignore", message=r"register_new_resolver\(\) is deprecated", category=UserWarning)
+# Kedro imports these settings before it loads its plugins (kedro-mlflow): this covers their warnings.
 quiet_irrelevant_noise()
+use_plain_lines_unless_terminal()
 
 # RegisteredModelNameHooks: a registered model without a catalog model_name is named after raw_data's file.
 # RunCommitHooks: a run's versions and published outputs become current only when it completes.
+# HeartbeatHooks: a line saying what runs whenever the log has been silent for 25 s.
 HOOKS = (ConfigCheckHooks(), ReportLocationHooks(), RunIdentityHooks(), S3Hooks(), CloudWatchHooks(), MemoryHooks(),
-         RegisteredModelNameHooks(), RunCommitHooks())
+         RegisteredModelNameHooks(), RunCommitHooks(), HeartbeatHooks())
 
 # kedro-viz writes run metadata into .viz/ when its hooks run; a pipeline run has no use for it.
 DISABLE_HOOKS_FOR_PLUGINS = ("kedro-viz",)

@@ -57,3 +57,34 @@ def test_quality_gate(value, accepted, evaluation_params):
 def test_quality_gate_on_missing_metric_rejects(evaluation_params):
     status = apply_quality_gate({"task": "regression", "test": {"r2": 0.9}}, evaluation_params)
     assert status["accepted"] is False and "roc_auc" in status["reason"]
+
+
+def test_long_steps_log_their_progress(caplog, evaluation_params, base_params):
+    from sklearn.model_selection import learning_curve
+
+    from ml_on_aws.pipelines.evaluation.nodes import (
+        compute_feature_importance,
+        compute_learning_curve,
+    )
+
+    X, y = make_classification(n_samples=400, n_features=4, random_state=0)
+    frame = pd.DataFrame(X, columns=list("abcd")).assign(label=np.array(["no", "yes"])[y])
+    data = {"task": "classification", "target": "label", "positive_label": "yes"}
+    split = base_params["split"]
+    model, train, test = _fit(frame, data, _training("sklearn.linear_model.LogisticRegression"), split)
+    with caplog.at_level("INFO", logger="ml_on_aws"):
+        curve = compute_learning_curve(model, train, data, evaluation_params, split)
+        compute_feature_importance(model, test, data, evaluation_params, split)
+        evaluate_model(model, train, test, data, evaluation_params)
+    messages = [record.getMessage() for record in caplog.records]
+    for what, total in (("Learning curve size", 5), ("Permutation importance repeat", 5), ("Scoring", 2)):
+        lines = [line for line in messages if line.startswith(what + " ")]
+        assert [line.split()[len(what.split())] for line in lines] == [f"{i}/{total}" for i in range(1, total + 1)]
+        assert "left, about" in lines[0] and "; done in" in lines[-1]
+    # One size at a time gives the curve of one call with every size.
+    features, target = train.drop(columns="label"), train["label"]
+    sizes, _, validation = learning_curve(model, features, target, cv=evaluation_params["learning_curve_cv"],
+                                          scoring="roc_auc", train_sizes=np.linspace(0.1, 1.0, 5), shuffle=True,
+                                          random_state=split["random_state"])
+    assert curve["train_size"].tolist() == sizes.tolist()
+    assert np.allclose(curve["validation_mean"], validation.mean(axis=1))

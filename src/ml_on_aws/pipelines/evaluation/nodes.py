@@ -13,6 +13,7 @@ from sklearn.model_selection import learning_curve
 from sklearn.pipeline import Pipeline
 
 from ml_on_aws.core.config import DataConfig, EvaluationConfig, SplitConfig, parse
+from ml_on_aws.core.progress import Steps, activity
 from ml_on_aws.pipelines.evaluation import metrics as m
 from ml_on_aws.pipelines.evaluation import plots
 from ml_on_aws.pipelines.training.nodes import features_and_target
@@ -20,6 +21,8 @@ from ml_on_aws.pipelines.training.nodes import features_and_target
 logger = logging.getLogger(__name__)
 
 _SCORERS = {"classification": "roc_auc", "regression": "r2"}
+# Permutation importance: times every column is shuffled.
+_IMPORTANCE_REPEATS = 5
 
 
 def evaluate_model(
@@ -35,8 +38,10 @@ def evaluate_model(
     X_train, y_train = features_and_target(train, data)
     X_test, y_test = features_and_target(test, data)
     report: dict[str, Any] = {"task": data.task, "rows": {"train": len(train), "test": len(test)}}
-    report["train"] = m.task_scores(model, X_train, y_train, data, evaluation.plot_max_rows)
-    report["test"] = m.task_scores(model, X_test, y_test, data, evaluation.plot_max_rows)
+    steps = Steps(logger, "Scoring", 2)
+    for part, X, y in (("train", X_train, y_train), ("test", X_test, y_test)):
+        with steps.step(label=f"{part} set, {len(X)} rows"):
+            report[part] = m.task_scores(model, X, y, data, evaluation.plot_max_rows)
     if data.task == "classification":
         report["confusion_matrix"] = m.confusion(model, X_test, y_test)
         if len(model.classes_) == 2:
@@ -64,10 +69,20 @@ def compute_learning_curve(
         return pd.DataFrame(columns=["train_size", "train_mean", "train_std", "validation_mean", "validation_std"])
     X, y = features_and_target(m.sample_rows(train, evaluation.learning_curve_max_rows, seed), data)
     scoring = _SCORERS[data.task] if data.task == "regression" or y.nunique() == 2 else "roc_auc_ovr"
-    sizes, train_scores, validation_scores = learning_curve(
-        clone(model), X, y, cv=evaluation.learning_curve_cv, scoring=scoring,
-        train_sizes=np.linspace(0.1, 1.0, 5), shuffle=True, random_state=seed,
-    )
+    # One size at a time, for a progress line each: the same folds and shuffled rows every call
+    # (random_state), so the same curve as one call with every size.
+    fractions = np.linspace(0.1, 1.0, 5)
+    steps = Steps(logger, "Learning curve size", len(fractions))
+    parts = []
+    for fraction in fractions:
+        with steps.step(label=f"{fraction:.0%} of {len(X)} rows, {evaluation.learning_curve_cv}-fold {scoring}"):
+            parts.append(learning_curve(
+                clone(model), X, y, cv=evaluation.learning_curve_cv, scoring=scoring,
+                train_sizes=[fraction], shuffle=True, random_state=seed,
+            ))
+    sizes = np.concatenate([part[0] for part in parts])
+    train_scores = np.concatenate([part[1] for part in parts])
+    validation_scores = np.concatenate([part[2] for part in parts])
     return pd.DataFrame(
         {
             "train_size": sizes,
@@ -95,10 +110,17 @@ def compute_feature_importance(
         return pd.DataFrame(columns=["feature", "importance_mean", "importance_std"])
     X, y = features_and_target(m.sample_rows(test, min(evaluation.plot_max_rows, 5_000), seed), data)
     scoring = _SCORERS[data.task] if data.task == "regression" or y.nunique() == 2 else "accuracy"
-    result = permutation_importance(model, X, y, scoring=scoring, n_repeats=5, random_state=seed)
+    # One repeat (every column shuffled once) at a time, for a progress line each.
+    steps = Steps(logger, "Permutation importance repeat", _IMPORTANCE_REPEATS)
+    repeats = []
+    for repeat in range(_IMPORTANCE_REPEATS):
+        with steps.step(label=f"{X.shape[1]} columns on {len(X)} rows"):
+            repeats.append(permutation_importance(
+                model, X, y, scoring=scoring, n_repeats=1, random_state=seed + repeat).importances[:, 0])
+    importances = np.column_stack(repeats)
     return (
         pd.DataFrame(
-            {"feature": X.columns, "importance_mean": result.importances_mean, "importance_std": result.importances_std}
+            {"feature": X.columns, "importance_mean": importances.mean(axis=1), "importance_std": importances.std(axis=1)}
         )
         .sort_values("importance_mean", ascending=False)
         .reset_index(drop=True)
@@ -118,6 +140,12 @@ def plot_evaluation(
     data = parse(DataConfig, data_params, "data")
     evaluation = parse(EvaluationConfig, evaluation_params, "evaluation")
     X, y = features_and_target(m.sample_rows(test, evaluation.plot_max_rows, 0), data)
+    with activity(f"figures from {len(X)} rows"):
+        return _figures(model, X, y, report, curve, importances, data)
+
+
+def _figures(model: Pipeline, X: pd.DataFrame, y: pd.Series | None, report: dict[str, Any], curve: pd.DataFrame,
+             importances: pd.DataFrame, data: DataConfig) -> dict[str, Any]:
     figures: dict[str, Any] = {}
     if data.task == "classification":
         positive = report.get("positive_label")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+import time
 from typing import Any
 
 import pandas as pd
@@ -11,6 +12,7 @@ import pandas as pd
 from ml_on_aws.core.config import DataConfig, EvaluationConfig, RegistryConfig, parse
 from ml_on_aws.core.mlflow_models import ModelPackage, ModelRelease, skops_trusted_types
 from ml_on_aws.core.predictions import predict_frame
+from ml_on_aws.core.progress import activity
 from ml_on_aws.pipelines.evaluation.metrics import task_scores
 from ml_on_aws.pipelines.feature_engineering.compiled import compile_and_verify
 from ml_on_aws.pipelines.training.nodes import features_and_target
@@ -98,7 +100,8 @@ def decide_release(
     evaluation = parse(EvaluationConfig, evaluation_params, "evaluation")
     gate = evaluation.quality_gate
     X, y = features_and_target(test, data)
-    candidate_score = task_scores(candidate.model, X, y, data, evaluation.plot_max_rows).get(gate.metric)
+    with activity(f"scoring the candidate on {len(X)} test rows"):
+        candidate_score = task_scores(candidate.model, X, y, data, evaluation.plot_max_rows).get(gate.metric)
     decision: dict[str, Any] = {
         "metric": gate.metric, "candidate_score": candidate_score, "champion_score": None,
         "champion_version": None, "quality_gate": "accepted" if status["accepted"] else "rejected",
@@ -174,7 +177,11 @@ def _challenge(champion: Any, candidate_score: float | None, X: pd.DataFrame, y:
     """Score the champion like the candidate; (promote, reason, champion score)."""
     gate = evaluation.quality_gate
     try:
-        champion_score = task_scores(champion, X, y, data, evaluation.plot_max_rows).get(gate.metric)
+        started = time.monotonic()
+        logger.info("Release: scoring the champion on the same %d test rows.", len(X))
+        with activity(f"scoring the champion on {len(X)} test rows"):
+            champion_score = task_scores(champion, X, y, data, evaluation.plot_max_rows).get(gate.metric)
+        logger.info("Release: champion scored in %.1f s.", time.monotonic() - started)
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         # Trained on other columns or for another task: the champion cannot serve this data.
         return True, f"the champion cannot score this test set ({exc})", None

@@ -4,7 +4,7 @@ scikit-learn's searches hand every (candidate, fold) fit to the workers at once 
 nothing until all are done: on a large table the log stayed silent for minutes. These
 searches evaluate the candidates in small batches, just enough that their folds keep every
 worker busy (one candidate at a time when the folds alone fill the workers), and log each
-candidate's score, the batch's time and an estimate of the time left.
+candidate's score, the batch's time and an estimate of the time left (ml_on_aws.core.progress).
 """
 
 from __future__ import annotations
@@ -21,35 +21,41 @@ from sklearn.model_selection import (
     RandomizedSearchCV,
 )
 
+from ml_on_aws.core.progress import Steps, activity
+
 logger = logging.getLogger(__name__)
 
 
 class _ProgressSearch:
-    """Mixin for a scikit-learn search: ``_run_search`` one candidate at a time, logging each."""
+    """Mixin for a scikit-learn search: ``_run_search`` in small batches, logging each candidate."""
 
     def _candidates(self) -> list[dict[str, Any]]:
         raise NotImplementedError
+
+    def fit(self, X, y=None, **params):
+        self._progress_rows = len(X)
+        with activity(f"search on {len(X)} rows"):
+            return super().fit(X, y, **params)
 
     def _run_search(self, evaluate_candidates) -> None:
         candidates = list(self._candidates())
         scoring = self.scoring if isinstance(self.scoring, str) else "score"
         batch = _batch_size(self.n_jobs, self.cv)
-        started, best = time.monotonic(), -math.inf
+        steps, best = Steps(logger, "Search candidate", len(candidates)), -math.inf
         for first in range(0, len(candidates), batch):
             began = time.monotonic()
-            results = evaluate_candidates(candidates[first:first + batch])
             done = min(first + batch, len(candidates))
-            left = len(candidates) - done
-            per_candidate = (time.monotonic() - started) / done
+            with activity(f"search candidate {first + 1}/{len(candidates)}" if done == first + 1 else
+                          f"search candidates {first + 1}-{done}/{len(candidates)}"):
+                results = evaluate_candidates(candidates[first:done])
             for index in range(first, done):
                 mean, std = float(results["mean_test_score"][index]), float(results["std_test_score"][index])
                 if not math.isnan(mean):
                     best = max(best, mean)
-                logger.info(
-                    "Search candidate %d/%d: %s %.4f ± %.4f in %.1f s (best %.4f)%s",
-                    index + 1, len(candidates), scoring, mean, std, time.monotonic() - began, best,
-                    f"; {left} left, about {per_candidate * left:.0f} s." if left and index + 1 == done else ".",
-                )
+                steps.finished(1, f"{index + 1}/{len(candidates)}: {scoring} {mean:.4f} ± {std:.4f} "
+                                  f"in {time.monotonic() - began:.1f} s (best {best:.4f})", estimate=index + 1 == done)
+        if self.refit:
+            logger.info("Search: refitting the best candidate on all %d rows.", self._progress_rows)
 
 
 def _batch_size(n_jobs: int | None, cv: Any) -> int:
