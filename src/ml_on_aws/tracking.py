@@ -182,7 +182,9 @@ class RunIdentityHooks:
         if mlflow.active_run() is None:
             return
         if getattr(dataset, "_protocol", "file") != "file":
-            logger.warning("Dataset '%s' is not on the local disk; it is not logged to MLflow.", dataset_name)
+            # The `aws` environment keeps its reports in the bucket, next to the run's artifacts.
+            logger.info("Report '%s' stays in %s; it is not copied into the MLflow run.", dataset_name,
+                        dataset_location(dataset)[0])
             return
         # The load path of a versioned dataset is the version just saved.
         path = Path(str(dataset._get_load_path()))
