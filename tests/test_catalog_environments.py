@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
-from kedro.config import OmegaConfigLoader
 
+from ml_on_aws.config import project_config_loader
 from tests.conftest import PROJECT_ROOT
 
 BUCKET, PREFIX = "example-bucket", "team/project"
@@ -29,13 +30,18 @@ def _locations(monkeypatch):
     monkeypatch.setenv("ML_ON_AWS_OPT_ML", OPT_ML)
 
 
-def _loader(env: str, conf: Path = PROJECT_ROOT / "conf") -> OmegaConfigLoader:
-    from ml_on_aws import settings as project_settings
+@pytest.fixture(autouse=True, scope="module")
+def _project_settings():
+    from kedro.framework.project import configure_project
 
-    args = dict(project_settings.CONFIG_LOADER_ARGS)
+    configure_project("ml_on_aws")
+
+
+def _loader(env: str, project: Path = PROJECT_ROOT) -> Any:
+    loader = project_config_loader(project, env)
     # kedro-mlflow adds this pattern when its hook runs; a bare loader needs it spelled out.
-    args["config_patterns"] = {**args.get("config_patterns", {}), "mlflow": ["mlflow*", "mlflow*/**"]}
-    return OmegaConfigLoader(str(conf), env=env, **args)
+    loader.config_patterns["mlflow"] = ["mlflow*", "mlflow*/**"]
+    return loader
 
 
 def _location(entry: dict) -> str:
@@ -137,7 +143,7 @@ def test_an_environment_catalog_states_only_what_differs_from_base(env, tmp_path
     shutil.copytree(PROJECT_ROOT / "conf" / "base", conf / "base")
     (conf / env).mkdir()
     shutil.copy2(PROJECT_ROOT / "conf" / env / "globals.yml", conf / env / "globals.yml")
-    base_with_globals = _loader(env, conf)["catalog"]
+    base_with_globals = _loader(env, tmp_path)["catalog"]
     merged = _loader(env)["catalog"]
     redundant = sorted(name for name in own if merged[name] == base_with_globals.get(name))
     assert not redundant, f"conf/{env}/catalog.yml repeats what base gives: {redundant}"

@@ -16,6 +16,7 @@ from kedro.framework.project import pipelines, settings
 from kedro.io.core import get_filepath_str
 
 from ml_on_aws.aws.checks import catalog_datasets, check_s3_datasets
+from ml_on_aws.config import project_config_loader
 
 
 @dataclass(frozen=True)
@@ -28,9 +29,7 @@ class Transfer:
 
 def load_catalog(project_path: Path, env: str) -> Any:
     """The data catalog of ``env`` as Kedro builds it, without starting a session or hooks."""
-    loader = settings.CONFIG_LOADER_CLASS(
-        conf_source=str(project_path / settings.CONF_SOURCE), env=env, **settings.CONFIG_LOADER_ARGS
-    )
+    loader = project_config_loader(project_path, env)
     try:
         credentials = loader["credentials"]
     except MissingConfigException:  # no credentials files: the AWS chain provides them
