@@ -48,7 +48,7 @@ import click
 from kedro.framework.hooks import hook_impl
 
 from ml_on_aws.datasets import internals
-from ml_on_aws.tracking import git_revision
+from ml_on_aws.revision import git_revision
 
 logger = logging.getLogger(__name__)
 
@@ -470,8 +470,8 @@ class RunCommitHooks:
                 raise
         adopt_existing_versions(store, catalog)
         roll_forward(store)
-        commit, dirty = git_revision(Path(run_params["project_path"]))
-        holder["code"] = {"commit": commit, "dirty": dirty}
+        revision = git_revision(Path(run_params["project_path"]))
+        holder["code"] = {"commit": revision.commit, "dirty": revision.dirty}
         store.write("started", version, holder)
         committed = sorted(store.committed_versions() or [])
         _active = ActiveRun(version=version, store=store, last_committed=committed[-1] if committed else None)

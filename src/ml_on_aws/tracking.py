@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
-import subprocess
 import sys
 import warnings
 from pathlib import Path
@@ -19,6 +17,8 @@ from typing import Any
 import pandas as pd
 from kedro.framework.hooks import hook_impl
 from kedro.framework.project import settings
+
+from ml_on_aws.revision import git_revision
 
 logger = logging.getLogger(__name__)
 
@@ -40,24 +40,6 @@ def local_artifact_location(tracking_uri: str | None, folder: str) -> str | None
     if "://" in uri or uri.startswith(("arn:", "databricks")):
         return None
     return folder  # a plain path: MLflow's file store
-
-
-def git_revision(project_path: Path) -> tuple[str, bool | None]:
-    """The commit checked out in ``project_path`` and whether files differ from it.
-
-    Outside a git checkout (a container image), the ``GIT_COMMIT`` variable set at build time.
-    """
-    try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=project_path, capture_output=True, text=True, check=True
-        ).stdout.strip()
-        status = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
-            cwd=project_path, capture_output=True, text=True, check=True,
-        ).stdout
-        return commit, bool(status.strip())
-    except (OSError, subprocess.CalledProcessError):
-        return os.environ.get("GIT_COMMIT", "unknown"), None
 
 
 def table_identity(data: pd.DataFrame) -> dict[str, Any]:
@@ -108,11 +90,11 @@ class RunIdentityHooks:
         self._catalog = catalog
         self._logged = set()
         self._external_inputs = {name for name in pipeline.inputs() if not name.startswith("params:") and name != "parameters"}
-        commit, dirty = git_revision(Path(run_params["project_path"]))
+        revision = git_revision(Path(run_params["project_path"]))
         env = run_params.get("env") or settings.CONFIG_LOADER_ARGS.get("default_run_env", "local")
-        self._tags = {"git_commit": commit, "mlflow.source.git.commit": commit, "kedro_env": env}
-        if dirty is not None:
-            self._tags["git_dirty"] = str(dirty).lower()
+        self._tags = {"git_commit": revision.commit, "mlflow.source.git.commit": revision.commit, "kedro_env": env}
+        if revision.dirty is not None:
+            self._tags["git_dirty"] = str(revision.dirty).lower()
 
     @hook_impl
     def before_node_run(self) -> None:

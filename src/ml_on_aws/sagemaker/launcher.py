@@ -8,7 +8,6 @@ end states and prints status transitions and the job's CloudWatch log lines mean
 
 from __future__ import annotations
 
-import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,6 +18,7 @@ from typing import Any
 from botocore.exceptions import ClientError, WaiterError
 
 from ml_on_aws.config import ConfigurationError
+from ml_on_aws.revision import git_revision
 from ml_on_aws.sagemaker import requests as rq
 from ml_on_aws.sagemaker.config import SageMakerConfig
 from ml_on_aws.sagemaker.image import pushed_image_uri
@@ -69,23 +69,8 @@ ENDPOINT = JobKind(
 
 
 def git_commit(project_path: Path) -> str:
-    """The commit the working tree is at, ``-dirty`` appended when it has uncommitted changes.
-
-    Outside a git checkout (a copied project, a Lambda) ``ML_ON_AWS_GIT_COMMIT`` names it.
-    """
-    import os
-
-    def git(*args: str) -> str:
-        return subprocess.run(
-            ["git", *args], cwd=project_path, capture_output=True, text=True, check=True
-        ).stdout.strip()
-
-    try:
-        commit = git("rev-parse", "--short=12", "HEAD")
-        dirty = bool(git("status", "--porcelain", "--untracked-files=no"))
-    except (OSError, subprocess.CalledProcessError):
-        return os.environ.get("ML_ON_AWS_GIT_COMMIT", "unversioned")
-    return f"{commit}-dirty" if dirty else commit
+    """The commit the working tree is at, in the short form image tags and job names carry."""
+    return git_revision(project_path).tag
 
 
 def resolve_image_uri(config: SageMakerConfig, project_path: Path, commit: str) -> str:
