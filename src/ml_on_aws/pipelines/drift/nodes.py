@@ -9,10 +9,10 @@ from typing import Any
 import pandas as pd
 
 from ml_on_aws.config import DataConfig, DriftConfig, parse
+from ml_on_aws.dtypes import is_numeric
 from ml_on_aws.pipelines.data_validation.expectations import jsonable
 from ml_on_aws.pipelines.drift.statistics import (
     categorical_drift,
-    is_numeric,
     kl_divergence,
     missing_rates,
     numeric_drift,

@@ -8,12 +8,10 @@ import numpy as np
 import pandas as pd
 from scipy import special, stats
 
+from ml_on_aws.dtypes import is_numeric
+
 # Added to every bin share so that PSI stays finite when a bin is empty on one side.
 _EMPTY_BIN_SHARE = 1e-4
-
-
-def is_numeric(values: pd.Series) -> bool:
-    return pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
 
 
 def quantile_edges(reference: pd.Series, bins: int) -> np.ndarray:

@@ -18,6 +18,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import MinMaxScaler, OneHotEncoder, RobustScaler, StandardScaler
 
 from ml_on_aws.config import DerivedFeature, FeatureConfig
+from ml_on_aws.dtypes import is_numeric
 from ml_on_aws.pipelines.feature_engineering.columns import FeatureColumns
 
 
@@ -53,8 +54,7 @@ class ColumnTypes(TransformerMixin, BaseEstimator):
         for name in self.numeric:
             column = X[name]
             out[name] = (
-                column if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column)
-                else pd.to_numeric(column, errors="coerce")
+                column if is_numeric(column) else pd.to_numeric(column, errors="coerce")
             ).astype("float64", copy=False)
         for name in self.categorical:
             column = X[name]
