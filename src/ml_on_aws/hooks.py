@@ -17,6 +17,7 @@ from ml_on_aws.config import (
     parameters_file_setting,
     parse,
 )
+from ml_on_aws.datasets import internals
 from ml_on_aws.task_checks import KEYS as TASK_KEYS
 from ml_on_aws.task_checks import check_training_fits_task
 
@@ -157,11 +158,7 @@ def header_location(dataset: Any) -> str:
 
 
 def describe_location(dataset: Any) -> str:
-    path = getattr(dataset, "_filepath", None)
-    protocol = getattr(dataset, "_protocol", "file")
-    if path is None:
-        return type(dataset).__name__
-    return str(path) if protocol in ("file", None) else f"{protocol}://{path}"
+    return internals.location(dataset) or type(dataset).__name__
 
 
 def check_readable(dataset: Any, name: str) -> None:

@@ -18,6 +18,7 @@ import pandas as pd
 from kedro.framework.hooks import hook_impl
 from kedro.framework.project import settings
 
+from ml_on_aws.datasets import internals
 from ml_on_aws.revision import git_revision
 
 logger = logging.getLogger(__name__)
@@ -52,9 +53,7 @@ def table_identity(data: pd.DataFrame) -> dict[str, Any]:
 
 def dataset_location(dataset: Any) -> tuple[str, str]:
     """The path (with its protocol) and the Kedro version a dataset loads from."""
-    path = getattr(dataset, "_filepath", None)
-    protocol = getattr(dataset, "_protocol", "file")
-    where = str(path) if protocol in ("file", None) else f"{protocol}://{path}"
+    where = internals.location(dataset)
     version = "unversioned"
     if getattr(dataset, "_version", None) is not None:
         version = dataset.resolve_load_version() or "latest"

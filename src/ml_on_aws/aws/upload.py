@@ -17,6 +17,7 @@ from kedro.io.core import get_filepath_str
 
 from ml_on_aws.aws.checks import catalog_datasets, check_s3_datasets
 from ml_on_aws.config import project_config_loader
+from ml_on_aws.datasets import internals
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,7 @@ def upload_inputs(
         local = Path(source_path) if Path(source_path).is_absolute() else project_path / source_path
         if not local.exists():
             raise FileNotFoundError(f"Dataset '{name}': no file {local} to upload (environment '{source_env}').")
-        target_uri = _uri(target, target_path)
+        target_uri = internals.location(target)
         if target.exists() and not overwrite:
             transfers.append(Transfer(name, str(local), target_uri, copied=False))
             continue
@@ -85,6 +86,3 @@ def _path(dataset: Any, name: str, env: str) -> str:
         raise ValueError(f"Dataset '{name}' of environment '{env}' is versioned; inputs to upload are not.")
     return get_filepath_str(dataset._filepath, dataset._protocol)
 
-
-def _uri(dataset: Any, path: str) -> str:
-    return path if dataset._protocol == "file" else f"{dataset._protocol}://{path}"
