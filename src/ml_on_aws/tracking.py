@@ -69,12 +69,13 @@ def end_stacked_run(run_id: str | None, status: str) -> None:
 
 
 class RunIdentityHooks:
-    """Tag the MLflow run with its code and data; log the datasets kedro-mlflow cannot wrap.
+    """Tag the MLflow run with its code and data; log the reports the catalog marks.
 
-    kedro-mlflow's MlflowArtifactDataset fails under Kedro 1.7 on a versioned dataset (the
-    wrapped dataset gets its own save version, which the catalog rejects) and on a folder (a
-    MatplotlibDataset of several figures: it calls ``log_artifact`` on a directory). Such
-    datasets carry ``metadata: {mlflow_artifact_path: ...}`` in the catalog and are logged here.
+    A catalog entry with ``metadata: {mlflow_artifact_path: ...}`` is logged here when it is
+    saved on the local disk. kedro-mlflow's MlflowArtifactDataset would not do: under Kedro 1.7
+    it fails on a versioned dataset (the wrapped dataset gets its own save version, which the
+    catalog rejects) and on a folder of figures (``log_artifact`` on a directory), and one entry
+    is versioned and in S3 under ``--env aws``.
     """
 
     def __init__(self) -> None:

@@ -1,7 +1,7 @@
 """Copy the pipeline's input files from one environment's catalog to another's (e.g. to S3).
 
 ``kedro data upload`` uses it so that a user can try ``kedro run --env aws`` right after setting
-the bucket and prefix: the bundled raw data goes where conf/aws/catalog.yml expects it. The files
+the bucket and prefix: the bundled raw data goes where the aws catalog expects it (conf/aws/globals.yml). The files
 are copied byte for byte, so the format (CSV, Parquet, ...) stays what the catalog says.
 """
 
