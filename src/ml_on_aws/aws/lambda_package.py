@@ -52,6 +52,7 @@ PROJECT_MODULES = (
     # newest_model(): the model.tar.gz a scoring job gets, found as the launcher finds it.
     "ml_on_aws/sagemaker/launcher.py",
     "ml_on_aws/sagemaker/image.py",
+    "ml_on_aws/revision.py",  # the launcher's git_commit
 )
 # Distributions the modules above import that the Lambda runtime lacks (ml_on_aws.config
 # imports yaml).
