@@ -47,7 +47,7 @@ CONFIG_LOADER_ARGS = {
     # conf/aws/mlflow.yml changes only the experiment's name and artifact location.
     "merge_strategy": {"parameters": "soft", "mlflow": "soft", "sagemaker": "soft", "cloudwatch": "soft"},
     # ${oc.env:NAME,default} everywhere (Kedro allows it only in credentials by default).
-    # s3_root / s3_endpoint: the bucket, prefix and endpoint of the `aws` environment (conf/aws).
+    # s3_root: the bucket and prefix of the `aws` environment (conf/aws/globals.yml).
     # sagemaker_host: algo-1, algo-2, ... in a SageMaker job, to name per-instance outputs.
     "custom_resolvers": {
         "oc.env": oc.env, "local_artifacts": local_artifact_location, "sagemaker_host": current_host, **AWS_RESOLVERS,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from kedro.io import Version
+from kedro.io import MemoryDataset, Version
 from kedro_datasets.pandas import CSVDataset, GenericDataset, ParquetDataset
 
 from ml_on_aws.core.config import ConfigurationError
@@ -86,3 +86,9 @@ def test_location_version_and_remote_of_versioned_and_s3_datasets(tmp_path: Path
     remote = CSVDataset(filepath="s3://bucket/key/t.csv")
     assert internals.is_remote(remote) and not internals.is_remote(versioned)
     assert internals.location(remote) == "s3://bucket/key/t.csv" and internals.filepath(remote) == "bucket/key/t.csv"
+
+
+def test_a_location_carries_its_protocol_unless_it_is_local(tmp_path):
+    assert internals.location(CSVDataset(filepath=str(tmp_path / "a.csv"))) == str(tmp_path / "a.csv")
+    assert internals.location(ParquetDataset(filepath="s3://bucket/prefix/t.parquet")) == "s3://bucket/prefix/t.parquet"
+    assert internals.location(MemoryDataset()) == ""

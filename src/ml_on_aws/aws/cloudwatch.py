@@ -26,7 +26,7 @@ from typing import Any
 from kedro.framework.hooks import hook_impl
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from ml_on_aws.core.config import ConfigurationError
+from ml_on_aws.core.config import ConfigurationError, problems, project_config_loader
 
 logger = logging.getLogger(__name__)
 
@@ -63,16 +63,13 @@ def parse_config(raw: Mapping[str, Any] | None, source: str = "conf/<env>/cloudw
     try:
         return CloudWatchConfig.model_validate(dict(raw or {}))
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        raise ConfigurationError(f"Invalid CloudWatch configuration in {source} ({problems}).") from None
+        raise ConfigurationError(f"Invalid CloudWatch configuration in {source} ({'; '.join(problems(exc))}).") from None
 
 
 def load_config(project_path: Path, env: str) -> CloudWatchConfig:
     """``cloudwatch.yml`` of ``env`` over ``base``; defaults (disabled) when there is none."""
-    from kedro.framework.project import settings
-
-    conf_source = project_path / settings.CONF_SOURCE
-    loader = settings.CONFIG_LOADER_CLASS(conf_source=str(conf_source), env=env, **settings.CONFIG_LOADER_ARGS)
+    # Read by `kedro aws deploy-stack` before the bucket of the data exists.
+    loader = project_config_loader(project_path, env, data_locations=False)
     return parse_config(_read(loader), source=f"conf/{{base,{env}}}/{CONFIG_NAME}.yml")
 
 
@@ -182,7 +179,7 @@ class CloudWatchHooks:
 
     def client(self) -> Any:
         if self._client is None:
-            from ml_on_aws.aws import session
+            import boto3
 
-            self._client = session.client("cloudwatch", **({"region_name": self.config.region} if self.config.region else {}))
+            self._client = boto3.client("cloudwatch", **({"region_name": self.config.region} if self.config.region else {}))
         return self._client

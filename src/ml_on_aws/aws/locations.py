@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import re
 
-from ml_on_aws.aws.session import s3fs_client_kwargs
 from ml_on_aws.core.config import ConfigurationError
 
 # https://docs.aws.amazon.com/AmazonS3/latest/userguide/bucketnamingrules.html (general purpose)
@@ -44,9 +43,4 @@ def s3_root(bucket_variable: str, prefix_variable: str) -> str:
     return f"s3://{bucket}/{prefix}"
 
 
-def s3_endpoint() -> str | None:
-    """The S3 endpoint override for s3fs ``client_kwargs``; None means AWS itself."""
-    return s3fs_client_kwargs().get("endpoint_url")
-
-
-RESOLVERS = {"s3_root": s3_root, "s3_endpoint": s3_endpoint}
+RESOLVERS = {"s3_root": s3_root}

@@ -1,21 +1,20 @@
-"""boto3 clients for the whole project, honouring an S3-compatible endpoint override.
+"""What the project says about its AWS connection: where requests go, which credentials, how often retried.
 
 Credentials always come from the standard AWS chain (environment, profile, SSO, instance or task
-role); nothing here reads or stores a secret. The endpoint override uses the standard variables,
-so boto3, s3fs (the catalog) and MLflow's artifact store all agree on where "S3" is:
+role); nothing here reads or stores a secret. The endpoint override is the standard one, which
+boto3, s3fs (the catalog) and MLflow's artifact store all resolve by themselves, so no client is
+given an ``endpoint_url`` by the project:
 
 - ``AWS_ENDPOINT_URL_<SERVICE>`` (e.g. ``AWS_ENDPOINT_URL_S3``) for one service,
 - ``AWS_ENDPOINT_URL`` for every service,
 - ``AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true`` turns both off.
 
-Other modules build their clients with :func:`client` rather than ``boto3.client`` so that error
-messages can name the endpoint actually used (see :func:`describe_endpoint`).
+This module only names them in messages (:func:`describe_endpoint`).
 """
 
 from __future__ import annotations
 
 import os
-from typing import Any
 
 import boto3
 from botocore.client import BaseClient
@@ -35,12 +34,6 @@ def endpoint_variable(service: str = "s3") -> str | None:
     return None
 
 
-def endpoint_url(service: str = "s3") -> str | None:
-    """The endpoint override for ``service``, or None for AWS's own endpoint."""
-    name = endpoint_variable(service)
-    return os.environ[name] if name else None
-
-
 def describe_endpoint(service: str = "s3") -> str:
     """Where requests for ``service`` go, in words a user can act on."""
     name = endpoint_variable(service)
@@ -48,18 +41,6 @@ def describe_endpoint(service: str = "s3") -> str:
         return f"{os.environ[name]} (from {name})"
     region = boto3.session.Session().region_name or "no region configured"
     return f"the AWS {service} endpoint of region {region}"
-
-
-def client(service: str, **kwargs: Any) -> BaseClient:
-    """A boto3 client for ``service`` with the endpoint override applied; kwargs go to boto3."""
-    kwargs.setdefault("endpoint_url", endpoint_url(service))
-    return boto3.session.Session().client(service, **kwargs)
-
-
-def s3fs_client_kwargs() -> dict[str, Any]:
-    """``client_kwargs`` for s3fs / fsspec (the catalog's ``fs_args``) with the same endpoint."""
-    url = endpoint_url("s3")
-    return {"endpoint_url": url} if url else {}
 
 
 def retry_attempts(boto_client: BaseClient) -> int:

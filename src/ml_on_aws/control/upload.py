@@ -1,7 +1,7 @@
 """Copy the pipeline's input files from one environment's catalog to another's (e.g. to S3).
 
 ``kedro data upload`` uses it so that a user can try ``kedro run --env aws`` right after setting
-the bucket and prefix: the bundled raw data goes where conf/aws/catalog.yml expects it. The files
+the bucket and prefix: the bundled raw data goes where the aws catalog expects it (conf/aws/globals.yml). The files
 are copied byte for byte, so the format (CSV, Parquet, ...) stays what the catalog says.
 """
 
@@ -14,6 +14,7 @@ from typing import Any
 from kedro.config import MissingConfigException
 from kedro.framework.project import pipelines, settings
 
+from ml_on_aws.core.config import project_config_loader
 from ml_on_aws.datasets import internals
 from ml_on_aws.hooks.s3_checks import catalog_datasets, check_s3_datasets
 
@@ -28,9 +29,7 @@ class Transfer:
 
 def load_catalog(project_path: Path, env: str) -> Any:
     """The data catalog of ``env`` as Kedro builds it, without starting a session or hooks."""
-    loader = settings.CONFIG_LOADER_CLASS(
-        conf_source=str(project_path / settings.CONF_SOURCE), env=env, **settings.CONFIG_LOADER_ARGS
-    )
+    loader = project_config_loader(project_path, env)
     try:
         credentials = loader["credentials"]
     except MissingConfigException:  # no credentials files: the AWS chain provides them

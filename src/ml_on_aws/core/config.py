@@ -199,10 +199,42 @@ def parse(model: type[BaseModel], params: dict[str, Any], section: str) -> Any:
     try:
         return model.model_validate(params)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{section}.{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
-        )
-        raise ConfigurationError(f"Invalid parameters ({problems}).") from None
+        raise ConfigurationError(f"Invalid parameters ({'; '.join(problems(exc, section))}).") from None
+
+
+def problems(error: ValidationError, section: str = "") -> list[str]:
+    """``"<dotted key>: <what is wrong>"`` for each problem pydantic found, keys below ``section``.
+
+    Every configuration file (parameters, sagemaker.yml, cloudwatch.yml, the expectation suite)
+    reports its errors this way, so a message always names the key to fix.
+    """
+    def key(location: tuple[Any, ...]) -> str:
+        return ".".join(str(part) for part in (section, *location) if part != "") or "<file>"
+
+    def message(detail: Any) -> str:
+        if detail["type"] == "missing":
+            return "is required"
+        if detail["type"] in {"string_type", "model_type"} and detail.get("input") is None:
+            return "is required (it is empty; is its environment variable set?)"
+        return str(detail["msg"]).removeprefix("Value error, ")
+
+    return [f"{key(detail['loc'])}: {message(detail)}" for detail in error.errors()]
+
+
+def project_config_loader(project_path: Path, env: str | None, *, data_locations: bool = True) -> Any:
+    """The project's Kedro config loader for ``env``, built as ``kedro run`` builds it (settings.py),
+    for commands that read configuration without starting a session.
+
+    ``data_locations=False`` leaves out globals.yml, where the catalog's data lives: for settings
+    that do not depend on it and are read before that storage exists (the `aws` environment's
+    globals need ML_ON_AWS_BUCKET, which `kedro aws deploy-stack` creates).
+    """
+    from kedro.framework.project import settings
+
+    args = dict(settings.CONFIG_LOADER_ARGS)
+    if not data_locations:
+        args["config_patterns"] = {**args.get("config_patterns", {}), "globals": []}
+    return settings.CONFIG_LOADER_CLASS(conf_source=str(project_path / settings.CONF_SOURCE), env=env, **args)
 
 
 def parameters_file_for(key: str, conf_source: Path, env: str | None, base_env: str = "base") -> str:

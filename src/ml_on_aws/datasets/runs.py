@@ -547,8 +547,8 @@ class RunCommitHooks:
                 raise
         adopt_existing_versions(store, catalog)
         roll_forward(store)
-        commit, dirty = git_revision(Path(run_params["project_path"]))
-        holder["code"] = {"commit": commit, "dirty": dirty}
+        revision = git_revision(Path(run_params["project_path"]))
+        holder["code"] = {"commit": revision.commit, "dirty": revision.dirty}
         store.write("started", version, holder)
         committed = sorted(store.committed_versions() or [])
         _active = ActiveRun(version=version, store=store, last_committed=committed[-1] if committed else None)

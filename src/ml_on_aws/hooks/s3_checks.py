@@ -14,6 +14,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import boto3
 from botocore.exceptions import (
     ClientError,
     ConnectTimeoutError,
@@ -65,7 +66,7 @@ def s3_location(dataset: Any) -> S3Location | None:
 
 def check_bucket(bucket: str, used_by: Iterable[str] = ()) -> None:
     """Raise S3AccessError unless ``bucket`` can be listed with the current credentials."""
-    client = session.client("s3")
+    client = boto3.client("s3")
     where = session.describe_endpoint("s3")
     needed = f" (needed by {_some(sorted(used_by))})" if used_by else ""
     try:

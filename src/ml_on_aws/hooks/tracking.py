@@ -51,12 +51,13 @@ def table_identity(data: pd.DataFrame) -> dict[str, Any]:
 
 
 class RunIdentityHooks:
-    """Tag the MLflow run with its code and data; log the datasets kedro-mlflow cannot wrap.
+    """Tag the MLflow run with its code and data; log the reports the catalog marks.
 
-    kedro-mlflow's MlflowArtifactDataset fails under Kedro 1.7 on a versioned dataset (the
-    wrapped dataset gets its own save version, which the catalog rejects) and on a folder (a
-    MatplotlibDataset of several figures: it calls ``log_artifact`` on a directory). Such
-    datasets carry ``metadata: {mlflow_artifact_path: ...}`` in the catalog and are logged here.
+    A catalog entry with ``metadata: {mlflow_artifact_path: ...}`` is logged here when it is
+    saved on the local disk. kedro-mlflow's MlflowArtifactDataset would not do: under Kedro 1.7
+    it fails on a versioned dataset (the wrapped dataset gets its own save version, which the
+    catalog rejects) and on a folder of figures (``log_artifact`` on a directory), and one entry
+    is versioned and in S3 under ``--env aws``.
     """
 
     def __init__(self) -> None:
@@ -70,11 +71,11 @@ class RunIdentityHooks:
         self._catalog = catalog
         self._logged = set()
         self._external_inputs = {name for name in pipeline.inputs() if not name.startswith("params:") and name != "parameters"}
-        commit, dirty = git_revision(Path(run_params["project_path"]))
+        revision = git_revision(Path(run_params["project_path"]))
         env = run_params.get("env") or settings.CONFIG_LOADER_ARGS.get("default_run_env", "local")
-        self._tags = {"git_commit": commit, "mlflow.source.git.commit": commit, "kedro_env": env}
-        if dirty is not None:
-            self._tags["git_dirty"] = str(dirty).lower()
+        self._tags = {"git_commit": revision.commit, "mlflow.source.git.commit": revision.commit, "kedro_env": env}
+        if revision.dirty is not None:
+            self._tags["git_dirty"] = str(revision.dirty).lower()
 
     @hook_impl
     def before_node_run(self) -> None:
@@ -132,7 +133,9 @@ class RunIdentityHooks:
         if mlflow.active_run() is None:
             return
         if internals.is_remote(dataset) or internals.load_path(dataset) is None:
-            logger.warning("Dataset '%s' is not on the local disk; it is not logged to MLflow.", dataset_name)
+            # The `aws` environment keeps its reports in the bucket, next to the run's artifacts.
+            logger.info("Report '%s' stays in %s; it is not copied into the MLflow run.", dataset_name,
+                        internals.location(dataset))
             return
         # The load path of a versioned dataset is the version just saved.
         path = Path(internals.load_path(dataset))

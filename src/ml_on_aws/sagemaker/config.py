@@ -28,7 +28,7 @@ from pydantic import (
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from ml_on_aws.core.config import ConfigurationError
+from ml_on_aws.core.config import ConfigurationError, problems, project_config_loader
 
 Parsed = TypeVar("Parsed", bound=BaseModel)
 
@@ -395,20 +395,8 @@ def _validate(model: type[Parsed], raw: dict[str, Any], source: str) -> Parsed:
     try:
         return model.model_validate(raw)
     except ValidationError as exc:
-        problems = "".join(f"\n  - {_key(err['loc'])}: {_message(err)}" for err in exc.errors())
-        raise ConfigurationError(f"Invalid SageMaker configuration in {source}:{problems}") from None
-
-
-def _key(location: tuple[Any, ...]) -> str:
-    return ".".join(str(part) for part in location) or "<file>"
-
-
-def _message(error: dict[str, Any]) -> str:
-    if error["type"] == "missing":
-        return "is required"
-    if error["type"] in {"string_type", "model_type"} and error.get("input") is None:
-        return "is required (it is empty; is its environment variable set?)"
-    return error["msg"].removeprefix("Value error, ")
+        listed = "".join(f"\n  - {problem}" for problem in problems(exc))
+        raise ConfigurationError(f"Invalid SageMaker configuration in {source}:{listed}") from None
 
 
 def read(project_path: Path, env: str) -> dict[str, Any]:
@@ -416,9 +404,8 @@ def read(project_path: Path, env: str) -> dict[str, Any]:
     from kedro.framework.project import settings
 
     conf_source = project_path / settings.CONF_SOURCE
-    loader = settings.CONFIG_LOADER_CLASS(conf_source=str(conf_source), env=env, **settings.CONFIG_LOADER_ARGS)
     try:
-        return loader[CONFIG_NAME]
+        return project_config_loader(project_path, env)[CONFIG_NAME]
     except KeyError:
         raise ConfigurationError(f"No {CONFIG_NAME}.yml in {conf_source}/base or {conf_source}/{env}.") from None
     except Exception as exc:  # OmegaConf interpolation errors name the key in their message.

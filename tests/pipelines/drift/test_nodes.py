@@ -104,3 +104,46 @@ def test_summary_lists_drifted_columns_first(reference, params):
     page = render_drift_summary(report)
     assert "Drift: drift" in page and "Retrain signal: <b>1</b>" in page
     assert page.index(">Price<") < page.index(">Age<")
+
+
+def _kl_frames() -> tuple[pd.DataFrame, pd.DataFrame]:
+    rng = np.random.default_rng(7)
+    reference = pd.DataFrame({
+        "income": rng.normal(50, 10, 400).round(2),
+        "age": rng.integers(18, 70, 400),
+        "home": rng.choice(["rent", "own", "other"], 400, p=[0.5, 0.4, 0.1]),
+        "flag": rng.choice([True, False], 400),
+        "Status": rng.choice(["good", "bad"], 400),
+    })
+    batch = pd.DataFrame({
+        "income": np.concatenate([rng.normal(58, 12, 190).round(2), [5.0, 200.0], [np.nan] * 8]),
+        "age": rng.integers(18, 70, 200),
+        "home": rng.choice(["rent", "own", "parents"], 200, p=[0.3, 0.5, 0.2]),
+        "flag": rng.choice([True, False], 200),
+        "Status": rng.choice(["good", "bad"], 200),
+    })
+    return reference, batch
+
+
+def test_kl_divergence_keeps_the_values_great_expectations_gave(params):
+    """ExpectColumnKLDivergenceToBeLessThan (GX 1.24, tail_weight_holdout 0.01) gave these for
+    the same frames, out-of-range numbers, missing values and an unseen category included."""
+    reference, batch = _kl_frames()
+    found = kl_divergence_by_column(reference, batch, params["data"], params["drift"])
+    assert found["income"] == pytest.approx(0.7058322695115113, rel=1e-12)
+    assert found["age"] == pytest.approx(0.02067572476438343, rel=1e-12)
+    assert found["home"] == pytest.approx(0.7430621938352536, rel=1e-12)
+    assert "Status" not in found  # the target is not a model input
+    # True/False compared as the same values on both sides: nearly equal shares, nearly 0.
+    assert found["flag"] < 0.01
+    missing = kl_divergence_by_column(reference, batch.assign(income=np.nan), params["data"], params["drift"])
+    assert missing["income"] == float("inf")
+
+
+def test_kl_divergence_of_categories_by_hand(params):
+    reference = pd.DataFrame({"home": ["rent"] * 2 + ["own"] * 2, "Status": ["good"] * 4})
+    batch = pd.DataFrame({"home": ["rent", "rent", "rent", "parents"], "Status": ["good"] * 4})
+    found = kl_divergence_by_column(reference, batch, params["data"], params["drift"])
+    # The reference keeps 0.01 for unseen categories: q = (rent 0.495, own 0.495, parents 0.01).
+    expected = 0.75 * np.log(0.75 / 0.495) + 0.25 * np.log(0.25 / 0.01)
+    assert found["home"] == pytest.approx(expected, rel=1e-12)

@@ -15,7 +15,8 @@ from typing import Any, Literal
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
 
-from ml_on_aws.core.config import ConfigurationError, DataConfig
+from ml_on_aws.core.config import ConfigurationError, DataConfig, problems
+from ml_on_aws.core.dtypes import is_numeric
 
 Role = Literal["training", "new_data"]
 BOTH: list[Role] = ["training", "new_data"]
@@ -46,10 +47,7 @@ def parse_suite(content: dict[str, Any] | None) -> Suite:
     try:
         return Suite.model_validate(content or {})
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
-        )
-        raise ConfigurationError(f"Invalid expectation suite ({problems}).") from None
+        raise ConfigurationError(f"Invalid expectation suite ({'; '.join(problems(exc))}).") from None
 
 
 def entries_for(suite: Suite, role: Role, unused_columns: set[str] | frozenset[str] = frozenset()) -> list[SuiteEntry]:
@@ -150,7 +148,7 @@ def _column_entries(
     null_tolerance: float,
 ) -> list[SuiteEntry]:
     column = str(values.name)
-    numeric = pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
+    numeric = is_numeric(values)
     entries = [SuiteEntry(type="expect_column_to_exist", kwargs={"column": column}, applies_to=roles)]
     if numeric:
         entries.append(

@@ -6,22 +6,22 @@ import html
 import logging
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from ml_on_aws.core.config import DataConfig, DriftConfig, parse
+from ml_on_aws.core.dtypes import is_numeric
 from ml_on_aws.pipelines.data_validation.expectations import jsonable
 from ml_on_aws.pipelines.drift.statistics import (
     categorical_drift,
-    is_numeric,
+    kl_divergence,
     missing_rates,
     numeric_drift,
 )
 
 logger = logging.getLogger(__name__)
 
-# Share of the reference distribution Great Expectations gives to values outside its bins or
-# categories; without it one unseen value makes the KL divergence infinite.
+# Share of the reference distribution given to values outside its bins or categories; without
+# it one unseen value makes the KL divergence infinite.
 _TAIL_WEIGHT_HOLDOUT = 0.01
 
 
@@ -57,53 +57,18 @@ def compute_column_drift(
 
 def kl_divergence_by_column(
     reference_data: pd.DataFrame, new_data: pd.DataFrame, data_params: dict[str, Any], drift_params: dict[str, Any]
-) -> dict[str, float | None]:
-    """KL divergence of each column from the reference, by Great Expectations'
-    ``ExpectColumnKLDivergenceToBeLessThan`` with a partition built from the reference.
-    """
-    from ml_on_aws.pipelines.data_validation.expectations import validate_frame
-    from ml_on_aws.pipelines.data_validation.suite import SuiteEntry
-
+) -> dict[str, float]:
+    """KL divergence of each column's new values from the reference distribution (infinite when
+    the new values have nothing in common with it, e.g. all missing)."""
     drift = parse(DriftConfig, drift_params, "drift")
-    entries = []
+    divergences = {}
     for column in compared_columns(reference_data, parse(DataConfig, data_params, "data")):
         if column not in new_data.columns or is_numeric(reference_data[column]) != is_numeric(new_data[column]):
             continue
-        partition = _partition(reference_data[column], drift.numeric_bins)
-        if partition is None:
-            continue
-        entries.append(
-            SuiteEntry(
-                type="expect_column_kl_divergence_to_be_less_than",
-                kwargs={
-                    "column": column,
-                    "partition_object": partition,
-                    "threshold": drift.thresholds.kl_divergence,
-                    "tail_weight_holdout": _TAIL_WEIGHT_HOLDOUT,
-                },
-            )
-        )
-    if not entries:
-        return {}
-    batch = new_data[[e.kwargs["column"] for e in entries]]
-    outcomes, _ = validate_frame(batch, entries, "new_data", example_values=0, observe_passing=True)
-    # No observed value: infinite divergence (or an error), i.e. nothing like the reference.
-    return {o["column"]: o["observed_value"] if o["observed_value"] is not None else float("inf") for o in outcomes}
-
-
-def _partition(reference: pd.Series, bins: int) -> dict[str, list] | None:
-    values = reference.dropna()
-    if values.empty:
-        return None
-    if not is_numeric(values):
-        shares = values.astype(str).value_counts(normalize=True)
-        return {"values": shares.index.tolist(), "weights": shares.to_numpy().tolist()}
-    numbers = values.to_numpy(dtype=float)
-    edges = np.unique(np.quantile(numbers, np.linspace(0, 1, bins + 1)))
-    if len(edges) < 2:
-        return None
-    counts = np.histogram(numbers, edges)[0]
-    return {"bins": edges.tolist(), "weights": (counts / counts.sum()).tolist()}
+        divergence = kl_divergence(reference_data[column], new_data[column], drift.numeric_bins, _TAIL_WEIGHT_HOLDOUT)
+        if divergence is not None:
+            divergences[column] = divergence
+    return divergences
 
 
 def compared_columns(reference: pd.DataFrame, data: DataConfig) -> list[str]:

@@ -8,12 +8,10 @@ import numpy as np
 import pandas as pd
 from scipy import special, stats
 
+from ml_on_aws.core.dtypes import is_numeric
+
 # Added to every bin share so that PSI stays finite when a bin is empty on one side.
 _EMPTY_BIN_SHARE = 1e-4
-
-
-def is_numeric(values: pd.Series) -> bool:
-    return pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
 
 
 def quantile_edges(reference: pd.Series, bins: int) -> np.ndarray:
@@ -26,6 +24,39 @@ def population_stability_index(expected: np.ndarray, actual: np.ndarray) -> floa
     e = expected / expected.sum() + _EMPTY_BIN_SHARE
     a = actual / actual.sum() + _EMPTY_BIN_SHARE
     return float(np.sum(special.rel_entr(a, e) + special.rel_entr(e, a)))
+
+
+def kl_divergence(reference: pd.Series, batch: pd.Series, bins: int, tail_weight: float) -> float | None:
+    """KL divergence D(batch || reference) of the non-missing values, over the reference's
+    ``bins`` quantile bins (numbers) or its categories (anything else, compared as text).
+
+    The reference gives ``tail_weight`` of its mass to values outside its bins (half below, half
+    above) or to categories it never saw (shared equally), so that such values count without
+    making the divergence infinite. None when the reference has nothing to compare with;
+    infinite when the batch has no values.
+    """
+    values = reference.dropna()
+    if values.empty:
+        return None
+    new = batch.dropna()
+    if is_numeric(values):
+        numbers = values.to_numpy(dtype=float)
+        edges = np.unique(np.quantile(numbers, np.linspace(0, 1, bins + 1)))
+        if len(edges) < 2:
+            return None
+        counts = np.histogram(numbers, edges)[0]
+        expected = np.concatenate([[tail_weight / 2], counts / counts.sum() * (1 - tail_weight), [tail_weight / 2]])
+        seen = new.to_numpy(dtype=float)
+        observed = np.concatenate([[np.sum(seen < edges[0])], np.histogram(seen, edges)[0], [np.sum(seen > edges[-1])]])
+        divergence = stats.entropy(observed / len(seen), expected) if len(seen) else np.nan
+    else:
+        shares = pd.concat([values.astype(str).value_counts(normalize=True).rename("expected"),
+                            new.astype(str).value_counts(normalize=True).rename("observed")], axis=1)
+        unseen = int(shares["expected"].isna().sum())
+        expected = shares["expected"] * (1 - tail_weight) if unseen else shares["expected"]
+        expected = expected.fillna(tail_weight / unseen) if unseen else expected
+        divergence = stats.entropy(shares["observed"].fillna(0), expected) if len(new) else np.nan
+    return float(divergence) if np.isfinite(divergence) else float("inf")
 
 
 def numeric_drift(reference: pd.Series, batch: pd.Series, bins: int) -> dict[str, Any]:

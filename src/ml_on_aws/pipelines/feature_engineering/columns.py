@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from ml_on_aws.core.config import ConfigurationError, DataConfig, FeatureConfig
+from ml_on_aws.core.dtypes import is_numeric
 
 # A numeric target with more distinct values than this cannot be a classification label.
 _MAX_CLASSES = 100
@@ -36,8 +37,7 @@ def resolve_feature_columns(schema: pd.Series, data: DataConfig) -> FeatureColum
         numeric = [
             c
             for c in candidates
-            if c not in named and pd.api.types.is_numeric_dtype(schema[c])
-            and not pd.api.types.is_bool_dtype(schema[c])
+            if c not in named and is_numeric(schema[c])
         ]
     categorical = data.categorical_features
     if categorical is None:

@@ -18,6 +18,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import MinMaxScaler, OneHotEncoder, RobustScaler, StandardScaler
 
 from ml_on_aws.core.config import DerivedFeature, FeatureConfig
+from ml_on_aws.core.dtypes import is_numeric
 from ml_on_aws.pipelines.feature_engineering.columns import FeatureColumns
 
 
@@ -73,7 +74,7 @@ class ColumnTypes(TransformerMixin, BaseEstimator):
 def as_numeric(column: pd.Series) -> pd.Series:
     """A numeric feature as float64: text that is not a number, and booleans' absence of order, become missing."""
     return (
-        column if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column)
+        column if is_numeric(column)
         else pd.to_numeric(column, errors="coerce")
     ).astype("float64", copy=False)
 
