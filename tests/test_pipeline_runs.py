@@ -171,6 +171,8 @@ def test_kedro_viz_builds_offline(project):
     main = json.loads((build / "api" / "main").read_text())
     names = {n["name"] for n in main["nodes"]}
     assert {"train_model", "evaluate_model", "score_new_data"} <= {n.replace(" ", "_").lower() for n in names}
+    stages = {"data_validation", "feature_engineering", "training", "evaluation", "registry", "inference"}
+    assert stages <= set(main["modular_pipelines"])  # each stage a group to open
 
 
 def test_a_test_table_of_ones_own_and_drift_against_production_locally(project):
