@@ -61,8 +61,8 @@ def trained_copy(trained, tmp_path) -> Path:
 
 def test_default_run_validates_first_and_shows_the_data_docs(trained):
     project, output = trained
-    assert output.index("Completed node: data_validation.gate_raw_data") < output.index("Running node: feature_engineering.drop_rows_without_target")
-    assert output.index("Completed node: data_validation.gate_new_data") < output.index("Running node: inference.score_new_data")
+    assert output.index("Completed node: data_validation.gate_raw_data") < output.index("Running node: drop_rows_without_target")
+    assert output.index("Completed node: data_validation.gate_new_data") < output.index("Running node: score_new_data")
     assert "Report 'raw_data_data_docs'" in output and "data_docs/raw_data.html" in output.replace("\n", "")
     report = json.loads((project / REPORTS / "raw_data_validation.json").read_text())
     assert report["passed"] and report["rows"] == 4000 and report["statistics"]["expectations"] > 50
@@ -116,9 +116,9 @@ def test_bad_input_stops_the_run_and_keeps_earlier_versions(trained_copy, spoil,
     assert result.returncode != 0
     for text in expected:
         assert text in output, (text, output[-3000:])
-    assert "Running node: feature_engineering.drop_rows_without_target" not in output
-    assert "Running node: inference.score_new_data" not in output
-    assert "Running node: drift.compute_column_drift" not in output
+    assert "Running node: drop_rows_without_target" not in output
+    assert "Running node: score_new_data" not in output
+    assert "Running node: compute_column_drift" not in output
     assert _snapshot(project) == before  # no model, reference, split or prediction rewritten or added
 
 
