@@ -173,6 +173,23 @@ def test_the_evaluation_reports_the_task_s_metrics(project):
     assert not project.outputs["cv_results"].empty
 
 
+def test_each_task_s_own_outputs(project):
+    plots, table = set(project.outputs["evaluation_plots"]), project.outputs["cv_results"]
+    if project.env == "credit_clustering":
+        assert {"sklearn.cluster.KMeans", "sklearn.cluster.DBSCAN"} <= set(table["estimator"])
+        report = project.outputs["evaluation_report"]["test"]
+        assert sum(report["cluster_sizes"].values()) == len(project.outputs["test_set"])
+    elif _task(project) == "regression":
+        assert "residuals.png" in plots
+    else:
+        assert {"roc_curve.png", "confusion_matrix.png"} <= plots
+        assert table["mean_test_score"].notna().all()
+    if project.env == "seattle_weather_dates":
+        # The date is parsed and turned into numbers inside the model: new rows carry only its text.
+        names = {name.split("__")[-1] for name in project.outputs["model"][:-1].get_feature_names_out()}
+        assert {"date_month", "date_dayofyear"} <= names
+
+
 # Run by the tests below them with the outputs checked: __default__, the variants, drift.
 RUN_BELOW = {"__default__", WITH_TEST_DATA, TRAINING_DRIFT, "drift", "inference"}
 
