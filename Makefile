@@ -11,7 +11,7 @@ BIN := $(VENV)/bin
 CHECKOV_VERSION := 3.2.533
 CHECKOV := $(UV) tool run --quiet checkov==$(CHECKOV_VERSION)
 
-.PHONY: setup run test lint viz bench clean serve image notebook aws-loop
+.PHONY: setup run test test-fast lint viz bench clean serve image notebook aws-loop
 
 $(UV):
 	python3 -m pip install --user --quiet "uv>=0.9"
@@ -24,6 +24,10 @@ run: setup
 
 test: setup
 	$(BIN)/pytest
+
+# The fast tier: nodes, in-process pipeline runs, moto; no `kedro run` subprocess, Docker or AWS loop.
+test-fast: setup
+	$(BIN)/pytest -m "not slow and not docker and not aws_loop"
 
 lint: setup
 	$(BIN)/ruff check src tests benchmarks

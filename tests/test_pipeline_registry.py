@@ -24,12 +24,12 @@ def _consumers(pipeline, dataset: str) -> set[str]:
 def test_with_test_data_takes_the_given_table_as_test_set_instead_of_a_split(pipelines):
     default, variant = pipelines["__default__"], pipelines[WITH_TEST_DATA]
     assert "test_data" not in default.inputs()
-    assert "split_data" in {n.name for n in default.nodes}
+    assert "feature_engineering.split_data" in {n.name for n in default.nodes}
     names = {n.name for n in variant.nodes}
-    assert "split_data" not in names and "prepare_test_set" in names
+    assert "feature_engineering.split_data" not in names and "feature_engineering.prepare_test_set" in names
     # The test table reaches feature engineering only through its validation gate.
-    assert _consumers(variant, "test_data") == {"validate_test_data", "gate_test_data"}
-    assert _consumers(variant, "validated_test_data") == {"prepare_test_set"}
+    assert _consumers(variant, "test_data") == {"data_validation.validate_test_data", "data_validation.gate_test_data"}
+    assert _consumers(variant, "validated_test_data") == {"feature_engineering.prepare_test_set"}
     # Everything after feature engineering is the same.
     after = {n.name for n in pipelines["training"].nodes + pipelines["evaluation"].nodes + pipelines["registry"].nodes}
     assert after <= names
@@ -39,7 +39,7 @@ def test_training_drift_reads_the_production_reference_not_the_one_training_writ
     drift = pipelines[TRAINING_DRIFT]
     assert "production_reference_data" in drift.inputs() and "reference_data" not in drift.all_inputs()
     assert {"drift_report", "retrain_signal"} <= drift.all_outputs()
-    assert _consumers(drift, "raw_data") == {"validate_raw_data", "gate_raw_data"}
+    assert _consumers(drift, "raw_data") == {"data_validation.validate_raw_data", "data_validation.gate_raw_data"}
     # Run with either training pipeline, it shares the validation of the training table.
     for training in (pipelines["__default__"], pipelines[WITH_TEST_DATA]):
         combined = training + drift
@@ -50,8 +50,9 @@ def test_training_drift_reads_the_production_reference_not_the_one_training_writ
 
 def test_drift_compares_new_data_only_once_it_passed_validation(pipelines):
     drift = pipelines["drift"]
-    assert _consumers(drift, "new_data") == {"validate_new_data", "gate_new_data"}
-    assert _consumers(drift, "validated_new_data") == {"compute_column_drift", "kl_divergence_by_column"}
+    assert _consumers(drift, "new_data") == {"data_validation.validate_new_data", "data_validation.gate_new_data"}
+    assert _consumers(drift, "validated_new_data") == {"drift.compute_column_drift", "drift.kl_divergence_by_column"}
+
 
 
 @pytest.mark.parametrize("test_data", [False, True])

@@ -75,10 +75,10 @@ def last_good(tmp_path_factory) -> dict:
 
 
 @pytest.mark.parametrize("kill_at", [
-    "after_node:train_model",        # the model is saved
-    "after_node:evaluate_model",     # inside evaluation: the report is saved
+    "after_node:training.train_model",        # the model is saved
+    "after_node:evaluation.evaluate_model",     # inside evaluation: the report is saved
     "mlflow_model_written",          # the MLflow model directory is being written (registry step)
-    "after_node:decide_release",     # inside the registry step: a version is registered
+    "after_node:registry.decide_release",     # inside the registry step: a version is registered
 ])
 def test_a_killed_run_changes_nothing_that_is_loaded(last_good, kill_at):
     project = last_good["project"]

@@ -256,7 +256,7 @@ def test_a_killed_run_is_never_loaded_and_is_listed_and_cleaned(runs, moto_endpo
     _ok(run_kedro(runs["project"], "run", "--env", "aws", "--pipelines", "inference", env=runs["env"]))
     last_good = newest_predictions()
     killed = run_kedro_until_killed(runs["project"], "run", "--env", "aws", "--params", FAST + ",split.random_state=11",
-                       env={**runs["env"], "ML_ON_AWS_TEST_KILL_AT": "after_node:evaluate_model"})
+                       env={**runs["env"], "ML_ON_AWS_TEST_KILL_AT": "after_node:evaluation.evaluate_model"})
     assert killed.returncode == -9, killed.stdout[-2000:] + killed.stderr[-2000:]
     models = _versions(list_keys(moto_endpoint, BUCKET), "06_models/model")
     assert len(models) == 3  # the killed run's model reached S3 ...

@@ -81,6 +81,7 @@ def trained(tmp_path_factory, project_copy) -> tuple[Path, subprocess.CompletedP
     return opt_ml, run_entrypoint(opt_ml, "train", project=project_copy)
 
 
+@pytest.mark.slow  # a whole training job in a subprocess
 def test_training_writes_the_served_model_and_the_reports(trained, project_copy):
     opt_ml, result = trained
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
@@ -128,6 +129,7 @@ def test_the_model_is_copied_aside_then_renamed_into_opt_ml_model_whole(tmp_path
     assert (target / "MLmodel").read_text() == "new" and not (target / "MLmodel").is_symlink()
 
 
+@pytest.mark.slow  # a whole training job in a subprocess
 def test_training_prints_metric_lines_for_the_documented_regexes(trained):
     opt_ml, result = trained
     saved = json.loads((opt_ml / "output" / "data" / "metrics.json").read_text())
@@ -137,6 +139,7 @@ def test_training_prints_metric_lines_for_the_documented_regexes(trained):
         assert float(match.group(1)) == pytest.approx(saved[name], rel=1e-6)
 
 
+@pytest.mark.slow  # a whole training job in a subprocess
 def test_a_successful_job_logs_no_error(trained):
     # CloudWatch shows everything the job prints: a finished job leaves no traceback behind
     # (e.g. MLflow ending its run at exit, after the job's scratch store was removed).
@@ -146,6 +149,7 @@ def test_a_successful_job_logs_no_error(trained):
     assert "Traceback" not in output and " ERROR " not in output, output[-3000:]
 
 
+@pytest.mark.slow  # a whole training job in a subprocess
 def test_processing_scores_new_data_with_the_training_artifact(trained, tmp_path):
     trained_opt_ml, _ = trained
     opt_ml = tmp_path / "opt_ml"

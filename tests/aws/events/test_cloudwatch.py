@@ -41,8 +41,8 @@ def read_back(names: list[str]) -> dict[str, list[float]]:
 
 def test_evaluation_and_drift_metrics_round_trip(aws_account: str) -> None:
     hook = hooks()
-    hook.after_node_run(SimpleNamespace(name="evaluate_model"), {"evaluation_report": REPORT})
-    hook.after_node_run(SimpleNamespace(name="assess_drift"), {"drift_report": {}, "retrain_signal": SIGNAL})
+    hook.after_node_run(SimpleNamespace(name="evaluation.evaluate_model"), {"evaluation_report": REPORT})
+    hook.after_node_run(SimpleNamespace(name="drift.assess_drift"), {"drift_report": {}, "retrain_signal": SIGNAL})
 
     values = read_back(["test_roc_auc", "test_accuracy", "drift_retrain_signal", "drift_drifted_columns",
                         "drift_checked_columns", "test_f1", "test_support", "train_roc_auc"])
@@ -53,7 +53,7 @@ def test_evaluation_and_drift_metrics_round_trip(aws_account: str) -> None:
 
 
 def test_nothing_is_sent_when_disabled_or_for_other_outputs(aws_account: str) -> None:
-    hooks(enabled=False).after_node_run(SimpleNamespace(name="evaluate_model"), {"evaluation_report": REPORT})
+    hooks(enabled=False).after_node_run(SimpleNamespace(name="evaluation.evaluate_model"), {"evaluation_report": REPORT})
     hooks().after_node_run(SimpleNamespace(name="split"), {"train_set": object()})
     assert client("cloudwatch").list_metrics(Namespace="MlOnAwsTest")["Metrics"] == []
 
@@ -63,8 +63,8 @@ def test_a_failed_publish_is_logged_and_does_not_fail_the_run(aws_account: str, 
     hook._client = boto3.client("cloudwatch", region_name=REGION, endpoint_url="http://127.0.0.1:9",
                                 config=Config(retries={"total_max_attempts": 1}, connect_timeout=1))
     with caplog.at_level(logging.ERROR):
-        hook.after_node_run(SimpleNamespace(name="evaluate_model"), {"evaluation_report": REPORT})
-    assert "Could not publish 2 metrics of node evaluate_model to CloudWatch namespace MlOnAwsTest" in caplog.text
+        hook.after_node_run(SimpleNamespace(name="evaluation.evaluate_model"), {"evaluation_report": REPORT})
+    assert "Could not publish 2 metrics of node evaluation.evaluate_model to CloudWatch namespace MlOnAwsTest" in caplog.text
 
 
 def test_off_by_default_on_in_the_aws_environment() -> None:

@@ -4,6 +4,8 @@ from collections.abc import Callable
 
 from kedro.pipeline import Pipeline, node
 
+from ml_on_aws.pipelines.stages import as_stage
+
 from .nodes import (
     stop_on_critical_failures,
     validate_new_data,
@@ -30,7 +32,7 @@ def create_test_data_pipeline(**kwargs) -> Pipeline:
 def _validate_then_gate(dataset: str, validate: Callable, extra_inputs: list[str] | None = None) -> Pipeline:
     """``<dataset>_validation`` and ``_data_docs``, then ``validated_<dataset>`` only if no
     critical expectation failed (a separate node, so the reports are saved before a stop)."""
-    return Pipeline(
+    return as_stage("data_validation", Pipeline(
         [
             node(
                 func=validate,
@@ -45,4 +47,4 @@ def _validate_then_gate(dataset: str, validate: Callable, extra_inputs: list[str
                 name=f"gate_{dataset}",
             ),
         ]
-    )
+    ))

@@ -2,11 +2,13 @@
 
 from kedro.pipeline import Pipeline, node
 
+from ml_on_aws.pipelines.stages import as_stage
+
 from .nodes import assess_drift, compute_column_drift, kl_divergence_by_column, render_drift_summary
 
 
 def create_pipeline(**kwargs) -> Pipeline:
-    return Pipeline(
+    return as_stage("drift", Pipeline(
         [
             node(
                 func=compute_column_drift,
@@ -33,4 +35,4 @@ def create_pipeline(**kwargs) -> Pipeline:
                 name="render_drift_summary",
             ),
         ]
-    )
+    ))

@@ -2,6 +2,8 @@
 
 from kedro.pipeline import Pipeline, node
 
+from ml_on_aws.pipelines.stages import as_stage
+
 from .nodes import (
     apply_quality_gate,
     compute_feature_importance,
@@ -12,7 +14,7 @@ from .nodes import (
 
 
 def create_pipeline(**kwargs) -> Pipeline:
-    return Pipeline(
+    return as_stage("evaluation", Pipeline(
         [
             node(
                 func=evaluate_model,
@@ -48,4 +50,4 @@ def create_pipeline(**kwargs) -> Pipeline:
                 name="apply_quality_gate",
             ),
         ]
-    )
+    ))

@@ -2,12 +2,14 @@
 
 from kedro.pipeline import Node, Pipeline, node
 
+from ml_on_aws.pipelines.stages import as_stage
+
 from .nodes import build_feature_pipeline, drop_rows_without_target, prepare_test_set, split_data
 
 
 def create_pipeline(**kwargs) -> Pipeline:
     """The test set is a split of ``raw_data`` (``split`` parameters)."""
-    return Pipeline(
+    return as_stage("feature_engineering", Pipeline(
         [
             _drop_rows_without_target(output="labelled_data"),
             node(
@@ -18,12 +20,12 @@ def create_pipeline(**kwargs) -> Pipeline:
             ),
             _build_feature_pipeline(),
         ]
-    )
+    ))
 
 
 def create_given_test_set_pipeline(**kwargs) -> Pipeline:
     """All of ``raw_data`` trains; ``test_data``, a table held out apart, is the test set."""
-    return Pipeline(
+    return as_stage("feature_engineering", Pipeline(
         [
             _drop_rows_without_target(output="train_set"),
             node(
@@ -34,7 +36,7 @@ def create_given_test_set_pipeline(**kwargs) -> Pipeline:
             ),
             _build_feature_pipeline(),
         ]
-    )
+    ))
 
 
 def _drop_rows_without_target(output: str) -> Node:

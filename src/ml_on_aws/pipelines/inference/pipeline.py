@@ -2,11 +2,13 @@
 
 from kedro.pipeline import Pipeline, node
 
+from ml_on_aws.pipelines.stages import as_stage
+
 from .nodes import score_new_data
 
 
 def create_pipeline(**kwargs) -> Pipeline:
-    return Pipeline(
+    return as_stage("inference", Pipeline(
         [
             node(
                 func=score_new_data,
@@ -15,4 +17,4 @@ def create_pipeline(**kwargs) -> Pipeline:
                 name="score_new_data",
             ),
         ]
-    )
+    ))

@@ -2,11 +2,13 @@
 
 from kedro.pipeline import Pipeline, node
 
+from ml_on_aws.pipelines.stages import as_stage
+
 from .nodes import decide_release, flatten_metrics, package_model
 
 
 def create_pipeline(**kwargs) -> Pipeline:
-    return Pipeline(
+    return as_stage("registry", Pipeline(
         [
             node(
                 func=flatten_metrics,
@@ -28,4 +30,4 @@ def create_pipeline(**kwargs) -> Pipeline:
                 name="decide_release",
             ),
         ]
-    )
+    ))

@@ -3,12 +3,13 @@
 from kedro.pipeline import Pipeline, node
 
 from ml_on_aws.pipelines.drift.nodes import select_reference_data
+from ml_on_aws.pipelines.stages import as_stage
 
 from .nodes import train_model
 
 
 def create_pipeline(**kwargs) -> Pipeline:
-    return Pipeline(
+    return as_stage("training", Pipeline(
         [
             node(
                 func=train_model,
@@ -24,4 +25,4 @@ def create_pipeline(**kwargs) -> Pipeline:
                 name="select_reference_data",
             ),
         ]
-    )
+    ))
