@@ -32,7 +32,7 @@ SECOND_RUN = FAST + ",split.random_state=7"
 VERSIONED = ("06_models/model", "07_model_output/predictions.csv", "08_reporting/cv_results.csv",
              "08_reporting/evaluation_report.json", "08_reporting/model_status.json",
              "08_reporting/learning_curve.csv", "08_reporting/feature_importance.csv",
-             "02_intermediate/labelled_data.parquet", "04_feature/feature_pipeline.pkl",
+             "02_intermediate/labelled_data.parquet", "04_feature/feature_pipeline.skops",
              "05_model_input/train_set.parquet", "05_model_input/test_set.parquet")
 PLAIN = ("01_raw/credit_data.csv", "01_raw/credit_data_new.csv")
 PLOTS = {"roc_curve.png", "confusion_matrix.png", "learning_curve.png", "feature_importance.png"}

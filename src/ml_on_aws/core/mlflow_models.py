@@ -53,6 +53,13 @@ def _check_trusted(types: list[str], where: str) -> list[str]:
     return sorted(types)
 
 
+def load_skops_bytes(data: bytes, where: str) -> Any:
+    """An object saved with ``skops.io.dumps``, rebuilt only if every type it holds is trusted."""
+    import skops.io
+
+    return skops.io.loads(data, trusted=_check_trusted(skops.io.get_untrusted_types(data=data), where))
+
+
 def skops_trusted_types(model: Any) -> list[str]:
     """The types skops must be told to trust to load ``model``, checked against the trusted packages."""
     import skops.io

@@ -1,4 +1,4 @@
-"""Kedro datasets of the project: MLflow model directories (versioned, and published in place), the MLflow model registry, and
+"""Kedro datasets of the project: scikit-learn objects in skops files, MLflow model directories (versioned, and published in place), the MLflow model registry, and
 tables spread over several files (SageMaker channels), outputs published when a run commits and
 the run manifests; the run store and commit protocol they stage into (:mod:`.runs`, with its hook);
 and :mod:`.internals`, the one module that reads Kedro datasets' private attributes. Part of the ML
@@ -11,7 +11,8 @@ from ml_on_aws.datasets.mlflow_model import (
     VersionedModelDataset,
 )
 from ml_on_aws.datasets.published import PublishOnCommitDataset, RunManifestsDataset
+from ml_on_aws.datasets.skops_file import SkopsDataset
 from ml_on_aws.datasets.table_files import TableFilesDataset
 
 __all__ = ["MlflowModelDirectoryDataset", "MlflowSklearnModelDataset", "PublishOnCommitDataset", "RegisteredModelDataset",
-           "RunManifestsDataset", "TableFilesDataset", "VersionedModelDataset"]
+           "RunManifestsDataset", "SkopsDataset", "TableFilesDataset", "VersionedModelDataset"]
