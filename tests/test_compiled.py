@@ -33,8 +33,8 @@ from ml_on_aws.pipelines.feature_engineering.nodes import (
     drop_rows_without_target,
     split_data,
 )
+from ml_on_aws.pipelines.shared import features_and_target
 from ml_on_aws.pipelines.training.estimators import InductiveClusterer
-from ml_on_aws.pipelines.training.nodes import features_and_target
 
 from .conftest import PROJECT_ROOT
 

@@ -79,3 +79,18 @@ def test_the_checker_sees_lazy_and_relative_imports(tmp_path: Path) -> None:
     source = tmp_path / "probe.py"
     source.write_text("def f():\n    from ml_on_aws.control import launcher\n    from . import config\n")
     assert imports_of(source, "ml_on_aws.core.probe") == ["ml_on_aws.control.launcher", "ml_on_aws.core.config"]
+
+
+STAGE_MODULES = ("nodes", "pipeline")
+
+
+@pytest.mark.parametrize("module", sorted(m for m in MODULES if m.startswith(f"{PACKAGE}.pipelines.")))
+def test_a_stage_takes_what_it_shares_from_pipelines_shared_not_from_another_stages_nodes(module):
+    own = module.split(".")[2]
+    borrowed = [
+        name for name in imports_of(MODULES[module])
+        if name.startswith(f"{PACKAGE}.pipelines.") and name.count(".") >= 3
+        and name.split(".")[2] != own and name.split(".")[3] in STAGE_MODULES
+    ]
+    assert not borrowed, f"{module} imports another stage's nodes or wiring: {', '.join(borrowed)}"
+

@@ -12,9 +12,9 @@ from ml_on_aws.pipelines.drift.nodes import (
     compute_column_drift,
     kl_divergence_by_column,
     render_drift_summary,
-    select_reference_data,
 )
 from ml_on_aws.pipelines.drift.statistics import population_stability_index
+from ml_on_aws.pipelines.training.nodes import select_reference_data
 
 ROOT = Path(__file__).resolve().parents[3]
 

@@ -25,14 +25,6 @@ logger = logging.getLogger(__name__)
 _TAIL_WEIGHT_HOLDOUT = 0.01
 
 
-def select_reference_data(train_set: pd.DataFrame, drift_params: dict[str, Any]) -> pd.DataFrame:
-    """The training rows, sampled to a bounded size: what later batches are compared with."""
-    drift = parse(DriftConfig, drift_params, "drift")
-    if len(train_set) <= drift.reference_max_rows:
-        return train_set
-    return train_set.sample(n=drift.reference_max_rows, random_state=drift.random_state)
-
-
 def compute_column_drift(
     reference_data: pd.DataFrame, new_data: pd.DataFrame, data_params: dict[str, Any], drift_params: dict[str, Any]
 ) -> dict[str, dict[str, Any]]:

@@ -16,7 +16,7 @@ from ml_on_aws.core.config import DataConfig, EvaluationConfig, SplitConfig, par
 from ml_on_aws.core.progress import Steps, activity
 from ml_on_aws.pipelines.evaluation import metrics as m
 from ml_on_aws.pipelines.evaluation import plots
-from ml_on_aws.pipelines.training.nodes import features_and_target
+from ml_on_aws.pipelines.shared import features_and_target
 
 logger = logging.getLogger(__name__)
 

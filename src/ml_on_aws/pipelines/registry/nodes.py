@@ -15,7 +15,7 @@ from ml_on_aws.core.predictions import predict_frame
 from ml_on_aws.core.progress import activity
 from ml_on_aws.pipelines.evaluation.metrics import task_scores
 from ml_on_aws.pipelines.feature_engineering.compiled import compile_and_verify
-from ml_on_aws.pipelines.training.nodes import features_and_target
+from ml_on_aws.pipelines.shared import features_and_target
 
 logger = logging.getLogger(__name__)
 

@@ -15,20 +15,16 @@ from ml_on_aws.core.config import (
     ClusteringConfig,
     ConfigurationError,
     DataConfig,
+    DriftConfig,
     TrainingConfig,
     parse,
 )
+from ml_on_aws.pipelines.shared import features_and_target
 from ml_on_aws.pipelines.training.estimators import InductiveClusterer, make_estimator, search_space
 from ml_on_aws.pipelines.training.progress import ProgressGridSearchCV, ProgressRandomizedSearchCV
 from ml_on_aws.pipelines.training.scoring import default_scoring
 
 logger = logging.getLogger(__name__)
-
-
-def features_and_target(table: pd.DataFrame, data: DataConfig) -> tuple[pd.DataFrame, pd.Series | None]:
-    if data.target and data.target in table.columns:
-        return table.drop(columns=[data.target]), table[data.target]
-    return table, None
 
 
 def train_model(
@@ -128,3 +124,11 @@ def select_clusterer(
     results = pd.DataFrame(rows).sort_values("silhouette", ascending=False, na_position="last")
     model = Pipeline([*features.steps, ("model", best[1])])
     return model, results.reset_index(drop=True)
+
+
+def select_reference_data(train_set: pd.DataFrame, drift_params: dict[str, Any]) -> pd.DataFrame:
+    """The training rows, sampled to a bounded size: what later batches are compared with."""
+    drift = parse(DriftConfig, drift_params, "drift")
+    if len(train_set) <= drift.reference_max_rows:
+        return train_set
+    return train_set.sample(n=drift.reference_max_rows, random_state=drift.random_state)

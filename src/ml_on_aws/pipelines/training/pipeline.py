@@ -2,10 +2,9 @@
 
 from kedro.pipeline import Pipeline, node
 
-from ml_on_aws.pipelines.drift.nodes import select_reference_data
 from ml_on_aws.pipelines.stages import as_stage
 
-from .nodes import train_model
+from .nodes import select_reference_data, train_model
 
 
 def create_pipeline(**kwargs) -> Pipeline:
