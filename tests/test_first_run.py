@@ -51,8 +51,9 @@ def test_a_new_three_class_table_runs_first_time_by_the_readme(tmp_path):
     new.to_csv(project / "data/01_raw/seabird_survey_new.csv", index=False)
     catalog_file = project / "conf/base/catalog.yml"
     catalog = catalog_file.read_text()
-    catalog = catalog.replace("data/01_raw/credit_data.csv", "data/01_raw/seabird_survey.csv")
-    catalog = catalog.replace("data/01_raw/credit_data_new.csv", "data/01_raw/seabird_survey_new.csv")
+    catalog = catalog.replace("01_raw/credit_data.csv", "01_raw/seabird_survey.csv")
+    catalog = catalog.replace("01_raw/credit_data_new.csv", "01_raw/seabird_survey_new.csv")
+    assert "seabird_survey.csv" in catalog and "seabird_survey_new.csv" in catalog
     # 3. Nothing to do: the registered model is named after the raw file (ml_on_aws_seabird_survey).
     catalog_file.write_text(catalog)
     # 2. The data section; the credit examples of derived features go.
