@@ -15,10 +15,11 @@ import uuid
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from kedro.io import AbstractDataset, AbstractVersionedDataset, Version
-from kedro.io.core import DatasetError, get_filepath_str, get_protocol_and_path
+from kedro.io import AbstractDataset
+from kedro.io.core import DatasetError, get_filepath_str
 
 from ml_on_aws.core.mlflow_models import ModelPackage, ModelRelease, load_package
+from ml_on_aws.datasets.file_system import FileSystemDataset
 
 logger = logging.getLogger(__name__)
 
@@ -85,7 +86,7 @@ class MlflowModelDirectoryDataset(AbstractDataset[ModelPackage, ModelPackage]):
         return {"filepath": str(PurePosixPath(self._filepath)), "flavor": "mlflow.sklearn"}
 
 
-class VersionedModelDataset(AbstractVersionedDataset[Any, Any]):
+class VersionedModelDataset(FileSystemDataset):
     """The fitted scikit-learn model as a versioned MLflow model directory, locally or on S3.
 
     Each save writes ``<filepath>/<version>/<name>/`` (MLmodel, the skops file, requirements):
@@ -94,17 +95,6 @@ class VersionedModelDataset(AbstractVersionedDataset[Any, Any]):
     committed one. Loads read the skops file with the types checked against the trusted
     packages (``ml_on_aws.core.mlflow_models.load_sklearn_model``); no pickle is ever read.
     """
-
-    def __init__(self, filepath: str, version: Version | None = None, credentials: dict[str, Any] | None = None,
-                 fs_args: dict[str, Any] | None = None, metadata: dict[str, Any] | None = None) -> None:
-        import fsspec
-
-        protocol, path = get_protocol_and_path(filepath, version)
-        self._protocol = protocol
-        self._fs = fsspec.filesystem(protocol, **dict(credentials or {}), **dict(fs_args or {}))
-        self.metadata = metadata
-        super().__init__(filepath=PurePosixPath(path), version=version,
-                         exists_function=self._fs.exists, glob_function=self._fs.glob)
 
     def load(self) -> Any:
         from ml_on_aws.core.mlflow_models import load_sklearn_model

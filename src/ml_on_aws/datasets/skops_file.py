@@ -9,24 +9,13 @@ from __future__ import annotations
 from pathlib import PurePosixPath
 from typing import Any
 
-from kedro.io import AbstractVersionedDataset, Version
-from kedro.io.core import get_filepath_str, get_protocol_and_path
+from kedro.io.core import get_filepath_str
+
+from ml_on_aws.datasets.file_system import FileSystemDataset
 
 
-class SkopsDataset(AbstractVersionedDataset[Any, Any]):
-    """``type: ml_on_aws.datasets.SkopsDataset`` with ``filepath`` (any fsspec protocol) and, like
-    kedro-datasets' file datasets, ``versioned``, ``credentials``, ``fs_args`` and ``metadata``."""
-
-    def __init__(self, filepath: str, version: Version | None = None, credentials: dict[str, Any] | None = None,
-                 fs_args: dict[str, Any] | None = None, metadata: dict[str, Any] | None = None) -> None:
-        import fsspec
-
-        protocol, path = get_protocol_and_path(filepath, version)
-        self._protocol = protocol
-        self._fs = fsspec.filesystem(protocol, **dict(credentials or {}), **dict(fs_args or {}))
-        self.metadata = metadata
-        super().__init__(filepath=PurePosixPath(path), version=version,
-                         exists_function=self._fs.exists, glob_function=self._fs.glob)
+class SkopsDataset(FileSystemDataset):
+    """``type: ml_on_aws.datasets.SkopsDataset``: one skops file at ``filepath``."""
 
     def load(self) -> Any:
         from ml_on_aws.core.mlflow_models import load_skops_bytes
