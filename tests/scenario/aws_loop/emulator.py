@@ -227,6 +227,30 @@ def _patch_iam() -> None:
     Role.put_policy = put_policy
 
 
+def update_endpoint(self: Any) -> Any:
+    """``UpdateEndpoint`` for moto's ``SageMakerResponse`` (moto 5.2.5 has none): the endpoint takes
+    the named endpoint config's variants, as SageMaker does once an update completes; a config
+    that does not exist is refused, as by ``CreateEndpoint``. The ``DeploymentConfig`` is not kept."""
+    from moto.core.exceptions import JsonRESTError
+    from moto.core.responses import ActionResult
+    from moto.core.utils import utcnow
+
+    backend = self.sagemaker_backend
+    name, config_name = self._get_param("EndpointName"), self._get_param("EndpointConfigName")
+    endpoint = backend.endpoints.get(name)
+    if endpoint is None:
+        raise JsonRESTError("ValidationException", f"Could not find endpoint '{name}'.")
+    try:
+        config = backend.describe_endpoint_config(config_name)
+    except Exception as error:  # moto raises its ValidationError: let it answer as AWS would
+        raise JsonRESTError("ValidationException", f"Could not find endpoint configuration '{config_name}'.") from error
+    endpoint.endpoint_config_name = config_name
+    endpoint.production_variants = endpoint._process_production_variants(config["ProductionVariants"])
+    endpoint.data_capture_config = config.get("DataCaptureConfig")
+    endpoint.last_modified_time = utcnow()
+    return ActionResult({"EndpointArn": endpoint.arn})
+
+
 def _patch_sagemaker(moto: Moto) -> None:
     """Resource ARNs for SageMaker's IAM checks, the request recorder and throttling (module doc)."""
     from moto.core.exceptions import JsonRESTError
@@ -247,24 +271,6 @@ def _patch_sagemaker(moto: Moto) -> None:
 
         def __init__(self, action: str) -> None:
             super().__init__("ThrottlingException", f"Rate exceeded ({action}, throttled by the aws-loop harness)")
-
-    def update_endpoint(self: Any) -> Any:
-        from moto.core.responses import ActionResult
-        from moto.core.utils import utcnow
-
-        backend = self.sagemaker_backend
-        name, config_name = self._get_param("EndpointName"), self._get_param("EndpointConfigName")
-        endpoint = backend.endpoints.get(name)
-        if endpoint is None:
-            raise JsonRESTError("ValidationException", f"Could not find endpoint '{name}'.")
-        try:
-            config = backend.describe_endpoint_config(config_name)
-        except Exception as error:  # moto raises its ValidationError: let it answer as AWS would
-            raise JsonRESTError("ValidationException", f"Could not find endpoint configuration '{config_name}'.") from error
-        endpoint.endpoint_config_name = config_name
-        endpoint.production_variants = endpoint._process_production_variants(config["ProductionVariants"])
-        endpoint.last_modified_time = utcnow()
-        return ActionResult({"EndpointArn": endpoint.arn})
 
     SageMakerResponse.update_endpoint = update_endpoint
 
