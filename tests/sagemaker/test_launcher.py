@@ -396,7 +396,7 @@ def test_deploy_creates_the_endpoint_with_data_capture_and_its_rollback_alarms(p
     capture = client.describe_endpoint_config(EndpointConfigName=endpoint["EndpointConfigName"])["DataCaptureConfig"]
     destination = f"s3://{BUCKET}/project/01_raw/captured"
     assert (capture["EnableCapture"], capture["DestinationS3Uri"], capture["InitialSamplingPercentage"]) == (True, destination, 100)
-    assert f"Data capture: 100% of requests and responses to {destination}/<endpoint>/<variant>/yyyy/mm/dd/hh/" in result.output
+    assert f"Data capture: 100% of requests and responses to {destination}/ml-on-aws/AllTraffic/yyyy/mm/dd/hh/" in result.output
     alarms = {a["AlarmName"]: a for a in boto3.client("cloudwatch", region_name=REGION).describe_alarms()["MetricAlarms"]}
     assert sorted(alarms) == sorted(ALARMS)
     assert alarms["ml-on-aws-invocation-5xx-errors"]["Dimensions"] == [

@@ -28,7 +28,7 @@ from ml_on_aws.core.config import ConfigurationError
 from ml_on_aws.core.git import git_commit
 from ml_on_aws.sagemaker import alarms
 from ml_on_aws.sagemaker import requests as rq
-from ml_on_aws.sagemaker.config import SageMakerConfig
+from ml_on_aws.sagemaker.config import SageMakerConfig, required_section
 from ml_on_aws.sagemaker.models import newest_model
 
 Echo = Callable[[str], None]
@@ -289,6 +289,7 @@ class Launcher:
         model = self._model_request(self._name("model"))
         if self.local:
             return self._local_runner().serve(model, wait=wait)
+        endpoint_name = required_section(self.config.endpoint, "endpoint").name
         sagemaker = self.client("sagemaker")
         exists = self._endpoint_exists(sagemaker)
         # Before the update that names them: SageMaker watches alarms that exist.
@@ -299,7 +300,7 @@ class Launcher:
             self.config, config_name=config_name, model_name=model["ModelName"], commit=self.commit
         )
         sagemaker.create_endpoint_config(**endpoint_config)
-        self.echo(_capture_line(endpoint_config))
+        self.echo(_capture_line(endpoint_config, endpoint_name))
         endpoint = rq.endpoint_request(self.config, config_name=config_name, commit=self.commit, exists=exists)
         if not exists:
             self._once_config_is_visible(sagemaker, sagemaker.create_endpoint, endpoint)
@@ -426,13 +427,14 @@ class Launcher:
         return succeeded
 
 
-def _capture_line(endpoint_config: dict[str, Any]) -> str:
+def _capture_line(endpoint_config: dict[str, Any], endpoint_name: str) -> str:
     capture = endpoint_config.get("DataCaptureConfig")
     if not capture:
         return "Data capture: off (endpoint.data_capture.enabled)"
     modes = " and ".join({"Input": "requests", "Output": "responses"}[o["CaptureMode"]] for o in capture["CaptureOptions"])
+    [variant] = endpoint_config["ProductionVariants"]
     return (f"Data capture: {capture['InitialSamplingPercentage']}% of {modes} to "
-            f"{capture['DestinationS3Uri'].rstrip('/')}/<endpoint>/<variant>/yyyy/mm/dd/hh/")
+            f"{capture['DestinationS3Uri'].rstrip('/')}/{endpoint_name}/{variant['VariantName']}/yyyy/mm/dd/hh/")
 
 
 def _rollout_line(request: dict[str, Any], rollback_alarms: list[str]) -> str:

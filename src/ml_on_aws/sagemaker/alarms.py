@@ -20,8 +20,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ml_on_aws.core.config import ConfigurationError
-from ml_on_aws.sagemaker.config import EndpointConfig, SageMakerConfig
+from ml_on_aws.sagemaker.config import EndpointConfig, SageMakerConfig, required_section
 
 SAGEMAKER_NAMESPACE = "AWS/SageMaker"
 ERRORS_SUFFIX = "-invocation-5xx-errors"
@@ -51,9 +50,7 @@ def endpoint_alarm_requests(
     ``metric_namespace`` and ``metric_dimensions`` are those the project's metrics are published
     with (``aws.cloudwatch.dimensions`` of cloudwatch.yml), where the live-quality metric is.
     """
-    endpoint = config.endpoint
-    if endpoint is None:
-        raise ConfigurationError("SageMaker configuration has no 'endpoint' section; add it to sagemaker.yml.")
+    endpoint = required_section(config.endpoint, "endpoint")
     settings = endpoint.deployment.alarms
     errors, latency, live = alarm_names(endpoint.name)
     variant = [{"Name": "EndpointName", "Value": endpoint.name}, {"Name": "VariantName", "Value": endpoint.variant_name}]

@@ -33,6 +33,7 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 from ml_on_aws.core.config import ConfigurationError, problems, project_config_loader
 
 Parsed = TypeVar("Parsed", bound=BaseModel)
+Section = TypeVar("Section")
 
 # The file (without extension) that holds this configuration in every environment.
 CONFIG_NAME = "sagemaker"
@@ -526,6 +527,13 @@ class SageMakerConfig(_Strict):
                 "instance storage or leave kms.volume_key_id unset",
             )
         return self
+
+
+def required_section(section: Section | None, key: str) -> Section:
+    """``section`` of the configuration, or an error saying to add it (transform, endpoint)."""
+    if section is None:
+        raise ConfigurationError(f"SageMaker configuration has no '{key}' section; add it to sagemaker.yml.")
+    return section
 
 
 def parse_config(raw: dict[str, Any], source: str = f"conf/<env>/{CONFIG_NAME}.yml") -> SageMakerConfig:

@@ -30,7 +30,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from ml_on_aws.core.config import ConfigurationError
 from ml_on_aws.sagemaker.alarms import rollback_alarm_names
@@ -40,9 +40,8 @@ from ml_on_aws.sagemaker.config import (
     SageMakerConfig,
     TransformJobConfig,
     capacity_size,
+    required_section,
 )
-
-Section = TypeVar("Section")
 
 MAX_NAME_LENGTH = 63
 PROCESSING_INPUT_ROOT = "/opt/ml/processing/input"
@@ -427,7 +426,7 @@ def transform_job_request(
     config: SageMakerConfig, *, job_name: str, model_name: str, commit: str
 ) -> dict[str, Any]:
     """Keyword arguments of ``create_transform_job`` scoring ``transform.input_s3_uri``."""
-    transform: TransformJobConfig = _required(config.transform, "transform")
+    transform: TransformJobConfig = required_section(config.transform, "transform")
     return checked("CreateTransformJob", config, {
         "TransformJobName": job_name,
         "ModelName": model_name,
@@ -468,7 +467,7 @@ def endpoint_config_request(
     data capture when ``endpoint.data_capture.enabled``. ``extra_tags`` (``{"Key", "Value"}``
     items, e.g. the model version the endpoint serves) are added to the tags, replacing a
     configured tag of the same key, and counted against the limit of 50."""
-    endpoint: EndpointConfig = _required(config.endpoint, "endpoint")
+    endpoint: EndpointConfig = required_section(config.endpoint, "endpoint")
     return checked("CreateEndpointConfig", config, {
         "EndpointConfigName": config_name,
         "ProductionVariants": [
@@ -495,7 +494,7 @@ def data_capture_config(config: SageMakerConfig) -> dict[str, Any]:
     ``<destination>/<endpoint>/<variant>/yyyy/mm/dd/hh/<file>.jsonl``; CSV and JSON requests are
     captured as text (``CaptureContentTypeHeader``), anything else base64-encoded. The files are
     encrypted with ``data_capture.kms_key_id`` or else ``kms.output_key_id``."""
-    capture = _required(config.endpoint, "endpoint").data_capture
+    capture = required_section(config.endpoint, "endpoint").data_capture
     if not capture.enabled:
         return {}
     modes = [mode for mode, on in (("Input", capture.capture_input), ("Output", capture.capture_output)) if on]
@@ -516,7 +515,7 @@ def deployment_config(config: SageMakerConfig) -> dict[str, Any]:
     """``update_endpoint``'s ``DeploymentConfig``: a blue/green update shifting traffic as
     ``endpoint.deployment.strategy`` says, rolled back when one of the rollback alarms goes to
     ALARM during a baking period (none listed: no ``AutoRollbackConfiguration``)."""
-    endpoint: EndpointConfig = _required(config.endpoint, "endpoint")
+    endpoint: EndpointConfig = required_section(config.endpoint, "endpoint")
     deployment = endpoint.deployment
     routing: dict[str, Any] = {
         "Type": deployment.strategy.upper(),
@@ -541,7 +540,7 @@ def endpoint_request(config: SageMakerConfig, *, config_name: str, commit: str, 
     """Keyword arguments of ``create_endpoint``, or of ``update_endpoint`` when it ``exists``: a
     blue/green update (:func:`deployment_config`) that serves throughout and rolls back on the
     rollback alarms."""
-    endpoint: EndpointConfig = _required(config.endpoint, "endpoint")
+    endpoint: EndpointConfig = required_section(config.endpoint, "endpoint")
     request = {"EndpointName": endpoint.name, "EndpointConfigName": config_name}
     if exists:
         return {**request, "DeploymentConfig": deployment_config(config)}
@@ -571,9 +570,3 @@ def check_requests(config: SageMakerConfig, *, image_uri: str, commit: str) -> N
 def model_artifact_url(output_s3_uri: str, training_job_name: str) -> str:
     """Where SageMaker puts the model of a training job."""
     return f"{output_s3_uri.rstrip('/')}/{training_job_name}/output/model.tar.gz"
-
-
-def _required(section: Section | None, key: str) -> Section:
-    if section is None:
-        raise ConfigurationError(f"SageMaker configuration has no '{key}' section; add it to sagemaker.yml.")
-    return section
