@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from ml_on_aws.control.imports import SOURCE_ROOT, module_closure
-from ml_on_aws.lambda_runtime.handlers import CONFIG_FILE_NAME
+from ml_on_aws.lambda_runtime.jobs import CONFIG_FILE_NAME
 from ml_on_aws.sagemaker import config as sagemaker_config
 
 HANDLER_MODULE = "ml_on_aws.lambda_runtime.handlers"

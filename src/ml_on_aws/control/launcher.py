@@ -389,7 +389,7 @@ class Launcher:
         self.echo(f"Created model {request['ModelName']} from {request['PrimaryContainer']['ModelDataUrl']}")
 
     def _local_runner(self) -> Any:
-        from ml_on_aws.control.local import LocalRunner
+        from ml_on_aws.control.local.runner import LocalRunner
 
         local = self.config.local
         return LocalRunner(

@@ -201,7 +201,7 @@ def metric_definition(item: str | dict[str, Any]) -> dict[str, Any]:
 
 
 # The input channels the training container reads (/opt/ml/input/data/<channel>), with what
-# each holds; the container refuses any other (src/ml_on_aws/container/entrypoint.py).
+# each holds; the container refuses any other (src/ml_on_aws/container/contract.py).
 REQUIRED_CHANNELS = ("train",)
 OPTIONAL_CHANNELS = ("test", "reference")
 CHANNEL_CONTENTS = {

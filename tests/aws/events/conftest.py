@@ -89,7 +89,7 @@ def moto_eventbridge_as_aws_sends_it(body: str, uploaded_keys: set[str]) -> str:
     """TEST ADAPTER for a moto deviation: an S3 EventBridge event that moto delivered (a queue
     message's body), with ``detail.object.key`` encoded as AWS's own reader of that event expects
     it: Powertools for AWS Lambda decodes it with ``unquote_plus`` (``_from_eventbridge`` in
-    lambda_handlers.py cites the sources), so it is ``quote_plus``-encoded here.
+    lambda_runtime/events.py cites the sources), so it is ``quote_plus``-encoded here.
 
     moto 5.2.5 puts the raw key in this event (``a+b c%41.csv`` arrives as ``a+b c%41.csv``),
     while its S3 -> SQS and S3 -> SNS notifications encode it. The key must be one of the keys

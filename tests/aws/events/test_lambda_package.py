@@ -52,7 +52,8 @@ def test_the_package_is_reproducible_and_named_by_its_content(package: bytes, pa
     assert not [n for n in names if n.startswith(("pandas/", "kedro/", "sklearn/", "boto3/", "botocore/"))]
     # The project's files are the handler module's imports, nothing of the control side or the core's ML.
     assert sorted(n for n in names if n.startswith("ml_on_aws/")) == project_modules()
-    assert {"ml_on_aws/sagemaker/requests.py", "ml_on_aws/sagemaker/models.py", "ml_on_aws/core/config.py"} <= set(names)
+    assert {"ml_on_aws/lambda_runtime/events.py", "ml_on_aws/lambda_runtime/jobs.py", "ml_on_aws/sagemaker/requests.py",
+            "ml_on_aws/sagemaker/models.py", "ml_on_aws/core/config.py"} <= set(names)
     assert not [n for n in names if n.startswith(("ml_on_aws/control/", "ml_on_aws/pipelines/", "ml_on_aws/hooks/"))]
 
 

@@ -490,7 +490,7 @@ class Loop:
         model = sagemaker.describe_model(ModelName=model_name)
         request = {"ModelName": model_name, "PrimaryContainer": model["PrimaryContainer"]}
         self.image_for_jobs(model["PrimaryContainer"]["Image"])
-        from ml_on_aws.control.local import LocalRunner
+        from ml_on_aws.control.local.runner import LocalRunner
 
         role = self.moto.as_service(self.admin, model["ExecutionRoleArn"], "sagemaker.amazonaws.com", "endpoint")
         runner = LocalRunner(role.client("s3", self.moto.endpoint), lambda line: None, docker_options=["--network=host"],
