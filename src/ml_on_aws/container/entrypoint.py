@@ -1,7 +1,7 @@
 """The container's one entry point, dispatching on how SageMaker starts it.
 
     python -m ml_on_aws.container train                 # training job: docker run IMAGE train
-    python -m ml_on_aws.container process PIPELINE      # processing job (ContainerArguments)
+    python -m ml_on_aws.container process PIPELINE [--params k=v,...]  # processing job (ContainerArguments)
     python -m ml_on_aws.container serve [--workers N]   # endpoint: docker run IMAGE serve
 
 The command line is :func:`main`. ``train`` and ``process`` run the Kedro pipelines with the
@@ -20,6 +20,7 @@ import argparse
 import logging
 import os
 import sys
+from typing import Any
 
 from ml_on_aws.container.contract import (
     OptMl,
@@ -33,6 +34,7 @@ from ml_on_aws.container.contract import (
 )
 from ml_on_aws.container.job_runner import JobError, run_job
 from ml_on_aws.container.kedro_project import configure_logging, kedro_project
+from ml_on_aws.container.runtime_params import runtime_params
 
 TRAINING_ENV = "sagemaker"
 PROCESSING_ENV = "sagemaker_processing"
@@ -46,6 +48,8 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("train", help="a training job: channels in, model and reports out")
     processing = commands.add_parser("process", help="a processing job: run one named Kedro pipeline")
     processing.add_argument("pipeline", help="a registered pipeline, e.g. data_validation, drift, inference")
+    processing.add_argument("--params", action="append", metavar="KEY=VALUE,...",
+                            help="runtime parameters, as `kedro run --params` takes them (repeatable; later ones win)")
     serving = commands.add_parser("serve", help="the prediction server (/ping, /invocations)", add_help=False)
     serving.add_argument("server_args", nargs=argparse.REMAINDER, help="passed to python -m ml_on_aws.container.serving")
     args = parser.parse_args(argv)
@@ -55,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "train":
         return run_job("Training", opt_ml.failure_file, lambda: train(opt_ml))
     return run_job(f"Processing pipeline '{args.pipeline}'", opt_ml.processing_message_file,
-                   lambda: process(opt_ml, args.pipeline))
+                   lambda: process(opt_ml, args.pipeline, runtime_params(args.params)))
 
 
 def run_server(opt_ml: OptMl, server_args: list[str]) -> int:
@@ -93,7 +97,7 @@ def train(opt_ml: OptMl) -> None:
 
 # ---- processing ----------------------------------------------------------------------------
 
-def process(opt_ml: OptMl, pipeline_name: str) -> None:
+def process(opt_ml: OptMl, pipeline_name: str, params: dict[str, Any] | None = None) -> None:
     config = read_json(opt_ml.processing_config, default=None)
     if config:
         logger.info("Processing job %s.", config.get("ProcessingJobName"))
@@ -114,7 +118,7 @@ def process(opt_ml: OptMl, pipeline_name: str) -> None:
             raise JobError(f"no pipeline named '{pipeline_name}'; the pipelines are: "
                            f"{', '.join(sorted(p for p in pipelines if p != '__default__'))}.")
         project.check_inputs(pipelines[pipeline_name], opt_ml.processing_input)
-        project.run(pipeline_names=[pipeline_name])
+        project.run(pipeline_names=[pipeline_name], runtime_params=params or None)
 
 
 def cli() -> None:

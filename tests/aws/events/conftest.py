@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import urllib.request
 from pathlib import Path
@@ -45,6 +46,28 @@ STACK_VARIABLES = {
     "ML_ON_AWS_PREFIX": PREFIX,
     "ML_ON_AWS_SAGEMAKER_ROLE_ARN": ROLE_ARN,
 }
+
+
+# processing.pipelines.monitoring as conf/aws/sagemaker.yml configures it (issue 18): a stand-in for
+# the tests of the monitoring schedule while that file has none; once it has one, that one is used.
+MONITORING_JOB = {
+    "instance_type": "ml.m5.xlarge",
+    "instance_count": 1,
+    "volume_size_gb": 30,
+    "max_runtime_seconds": 3600,
+    "inputs": {"captured_data": {"s3_uri": f"s3://{BUCKET}/{PREFIX}/01_raw/captured", "local_path": None,
+                                 "distribution": "FullyReplicated"}},
+    "outputs": {"monitoring": {"s3_uri": f"s3://{BUCKET}/{PREFIX}/sagemaker/monitoring", "local_path": None}},
+    "arguments": [],
+    "model_input": "model",
+}
+
+
+def with_monitoring(config: dict) -> dict:
+    """The packaged configuration with a ``monitoring`` processing pipeline (see MONITORING_JOB)."""
+    copied = copy.deepcopy(config)
+    copied["processing"]["pipelines"].setdefault("monitoring", MONITORING_JOB)
+    return copied
 
 
 def sample_event(name: str) -> dict:
