@@ -427,3 +427,40 @@ def test_deploy_stack_prints_the_dashboard_url_output(template) -> None:
     assert url == ("https://eu-west-1.console.aws.amazon.com/cloudwatch/home?region=eu-west-1"
                    "#dashboards/dashboard/ml-on-aws")
     assert template["Resources"]["Dashboard"]["Properties"]["DashboardName"] == {"Ref": "ProjectName"}
+
+
+def test_the_stacks_endpoint_alarms_are_the_ones_deploy_would_create(template) -> None:
+    """`kedro sagemaker deploy` creates the same three alarms when the stack does not own the
+    endpoint (sagemaker/alarms.py); with the defaults on both sides the two definitions agree, so
+    whichever made them, a rollback watches the same thresholds."""
+    from kedro.framework.project import configure_project
+
+    from ml_on_aws.aws.cloudwatch import CloudWatchConfig, dimensions
+    from ml_on_aws.sagemaker.alarms import endpoint_alarm_requests
+    from ml_on_aws.sagemaker.config import parse_config, read
+
+    configure_project("ml_on_aws")  # settings.py's config patterns, where sagemaker.yml is declared
+    parameters, conditions = stack_values(template, EndpointName="ml-on-aws")
+    metrics = CloudWatchConfig(namespace=parameters["MetricNamespace"], model_name=parameters["MetricModelName"],
+                               environment=parameters["MetricEnvironment"], dataset=parameters["MetricDataset"])
+    raw = read(ROOT, "local")  # conf/local is empty: conf/base's settings, plus the account's keys
+    raw |= {"region": "eu-west-1", "role_arn": "arn:aws:iam::123456789012:role/sagemaker",
+            "training": {**raw["training"], "channels": {"train": {"s3_uri": "s3://bucket/data.csv"}},
+                         "output_s3_uri": "s3://bucket/training"}}
+    config = parse_config(raw)
+    deployed = {request["AlarmName"]: request for request in endpoint_alarm_requests(
+        config, metric_namespace=metrics.namespace, metric_dimensions=dimensions(metrics))}
+    compared = ("Namespace", "MetricName", "Dimensions", "Statistic", "Period", "EvaluationPeriods", "Threshold",
+                "ComparisonOperator", "TreatMissingData")
+    stacked = {}
+    for alarm in created(template, conditions, "AWS::CloudWatch::Alarm").values():
+        properties = resolve(alarm["Properties"], parameters, conditions)
+        if properties["AlarmName"] in deployed:
+            stacked[properties["AlarmName"]] = {key: properties.get(key) for key in compared}
+    assert set(stacked) == set(deployed)
+    for name, request in deployed.items():
+        expected = {key: request.get(key) for key in compared}
+        actual = {key: (float(value) if key == "Threshold" else int(value) if key in ("Period", "EvaluationPeriods")
+                        else value) for key, value in stacked[name].items()}
+        expected["Threshold"] = float(expected["Threshold"])
+        assert actual == expected, name
