@@ -50,6 +50,9 @@ logger.setLevel(os.environ.get("LOG_LEVEL", "INFO"))
 CONFIG_FILE_VARIABLE = "ML_ON_AWS_LAMBDA_CONFIG"
 CONFIG_FILE_NAME = "sagemaker_config.json"
 IMAGE_VARIABLE = "ML_ON_AWS_IMAGE_URI"
+# The image's digest, when the stack knows it (else the one IMAGE_VARIABLE pins, if any): the jobs
+# record it in their models' lineage.
+IMAGE_DIGEST_VARIABLE = "ML_ON_AWS_IMAGE_DIGEST"
 # Job names: <name_prefix>-<kind>-<digest>; the IAM policies allow only names with the prefix.
 ARRIVAL_KIND = "new"
 RETRAIN_KIND = "retrain"
@@ -103,6 +106,11 @@ def image_uri(config: SageMakerConfig, environ: dict[str, str] | None = None) ->
     if not uri:
         raise ValueError(f"No image to run: set {IMAGE_VARIABLE} (the stack sets it from ImageTag) or image.uri.")
     return uri
+
+
+def image_digest(environ: dict[str, str] | None = None) -> str | None:
+    environ = os.environ if environ is None else environ
+    return environ.get(IMAGE_DIGEST_VARIABLE) or None
 
 
 def image_commit(uri: str) -> str:
@@ -271,7 +279,8 @@ def arrival_request(
         replaced = {**channels, channel: channels[channel].model_copy(update={"s3_uri": obj.uri})}
         training = config.training.model_copy(update={"channels": replaced})
         configured = config.model_copy(update={"training": training})
-        return "training", rq.training_job_request(configured, image_uri=image, job_name=name, commit=commit)
+        return "training", rq.training_job_request(configured, image_uri=image, job_name=name, commit=commit,
+                                                   image_digest=image_digest())
     job = rq.processing_job(config, settings.pipeline)
     inputs = job.inputs
     input_name = settings.input_name or next(iter(inputs), None)
@@ -289,7 +298,8 @@ def arrival_request(
     configured = config.model_copy(update={"processing": config.processing.model_copy(update={"pipelines": pipelines})})
     model = (config.model.s3_uri or newest_model(s3, config.training.output_s3_uri)) if job.model_input else None
     return "processing", rq.processing_job_request(
-        configured, settings.pipeline, image_uri=image, job_name=name, commit=commit, model_data_url=model
+        configured, settings.pipeline, image_uri=image, job_name=name, commit=commit, model_data_url=model,
+        image_digest=image_digest(),
     )
 
 
@@ -437,7 +447,8 @@ def handle_retraining(event: Any, config: SageMakerConfig, image: str, clients: 
         logger.info("Skipped: %s", reason)
         return {"status": "skipped", "reason": reason}
     name = retrain_job_name(config, change.name, change.changed_at)
-    request = rq.training_job_request(config, image_uri=image, job_name=name, commit=image_commit(image))
+    request = rq.training_job_request(config, image_uri=image, job_name=name, commit=image_commit(image),
+                                      image_digest=image_digest())
     result = start_job(clients.sagemaker, "training", request)
     logger.info("Alarm %s (%s): training job %s %s", change.name, change.reason, name, result)
     return {"status": result, "job": name, "alarm": change.name}
