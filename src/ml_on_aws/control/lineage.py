@@ -18,9 +18,11 @@ lineage record the model itself carries (``lineage.json`` in its model directory
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,6 +34,7 @@ from ml_on_aws.datasets.runs import RunStore, version_time
 from ml_on_aws.sagemaker import requests as rq
 
 _LABEL_WIDTH = 18
+_PROGRESS_BAR_VARIABLE = "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"
 
 
 @dataclass
@@ -204,7 +207,7 @@ class Tracer:
     def _run_record(self, run_id: str) -> dict[str, Any] | None:
         if lineage.LINEAGE_FILE not in {item.path for item in self.mlflow.list_artifacts(run_id)}:
             return None
-        with tempfile.TemporaryDirectory() as folder:
+        with tempfile.TemporaryDirectory() as folder, _no_progress_bar():
             path = self.mlflow.download_artifacts(run_id, lineage.LINEAGE_FILE, folder)
             return lineage.parse_record(Path(path).read_text(encoding="utf-8"), f"MLflow run {run_id} {lineage.LINEAGE_FILE}")
 
@@ -238,6 +241,20 @@ class Tracer:
             trace.notes.append(f"MLflow run {trace.run['run_id']} has no {lineage.LINEAGE_FILE} (it ran before lineage "
                                "was recorded, or did not complete).")
         return trace
+
+
+@contextlib.contextmanager
+def _no_progress_bar() -> Iterator[None]:
+    """MLflow draws a download bar on stderr, which would sit among the lines printed (one small file)."""
+    previous = os.environ.get(_PROGRESS_BAR_VARIABLE)
+    os.environ[_PROGRESS_BAR_VARIABLE] = "false"
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop(_PROGRESS_BAR_VARIABLE, None)
+        else:
+            os.environ[_PROGRESS_BAR_VARIABLE] = previous
 
 
 # ---- printing ---------------------------------------------------------------------------------

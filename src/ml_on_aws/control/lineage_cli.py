@@ -51,11 +51,7 @@ def lineage(metadata: Any, run: str | None, model: str | None, endpoint: str | N
 
 def _tracer(project_path: Path, env: str | None, region: str | None) -> Any:
     """A tracer on the project's MLflow tracking server and run store, as `kedro run` in ``env`` sees them."""
-    import os
-
     import mlflow
-
-    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # one small file: no bar on stderr
     from kedro.framework.session import KedroSession
     from kedro.framework.startup import bootstrap_project
 
