@@ -220,6 +220,7 @@ def test_kedro_lineage_answers_for_the_model_kedro_run_trains(project):
     traced = run_kedro(project, "lineage")
     assert traced.returncode == 0, traced.stderr[-3000:]
     lines = traced.stdout.splitlines()
+    lines = lines[next(i for i, line in enumerate(lines) if line.startswith("Lineage of ")):]  # after Kedro's log lines
     assert lines[0] == "Lineage of the champion, ml_on_aws_credit_data@champion"
     assert _row(lines, "MLflow run").startswith(f"{record['mlflow_run_id']} (FINISHED), experiment ml_on_aws")
     assert _row(lines, "Kedro run").startswith(f"{record['kedro_run']['version']}, env local, `kedro run --params")
