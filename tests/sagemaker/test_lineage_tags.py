@@ -209,3 +209,17 @@ def test_an_unknown_endpoint_is_one_line_naming_it(aws, run, monkeypatch):
     monkeypatch.setattr(lineage_cli, "_tracer", lambda project_path, env, region: tracer)
     result = CliRunner().invoke(lineage_cli.lineage, ["--endpoint", "nowhere"], obj=SimpleNamespace(project_path=run.root))
     assert result.exit_code == 1 and result.output.startswith("Error: No SageMaker endpoint named 'nowhere'")
+
+
+def test_the_lambda_passes_the_digest_its_environment_names(aws, monkeypatch):
+    from ml_on_aws.lambda_runtime import handlers
+
+    config = load(Path(__file__).parents[2], "aws")
+    new = handlers.NewObject(bucket=BUCKET, key="project/01_raw/new_data/part.csv", version="v1")
+    monkeypatch.delenv(handlers.IMAGE_DIGEST_VARIABLE, raising=False)
+    _, request = handlers.arrival_request(config, handlers.ArrivalSettings(job="training"), new, image=IMAGE_URI, s3=None)
+    assert request["Environment"][lineage.IMAGE_VARIABLE] == IMAGE_URI
+    assert lineage.IMAGE_DIGEST_VARIABLE not in request["Environment"]
+    monkeypatch.setenv(handlers.IMAGE_DIGEST_VARIABLE, DIGEST)
+    _, request = handlers.arrival_request(config, handlers.ArrivalSettings(job="training"), new, image=IMAGE_URI, s3=None)
+    assert request["Environment"][lineage.IMAGE_DIGEST_VARIABLE] == DIGEST
