@@ -74,3 +74,15 @@ def test_an_s3_object_is_identified_by_version_id_or_etag_and_last_modified(moto
         "last_modified": head["LastModified"].astimezone(UTC).isoformat(),
     }
     assert "sha256" not in identity  # nothing is downloaded
+
+
+def test_an_s3_folder_lists_its_objects_from_one_listing(moto_endpoint):
+    s3 = s3_client(moto_endpoint)
+    bucket = f"identity-{uuid.uuid4().hex[:12]}"
+    s3.create_bucket(Bucket=bucket)
+    put = {key: s3.put_object(Bucket=bucket, Key=f"captured/{key}", Body=key.encode())
+           for key in ("ep/AllTraffic/2026/12/07/01/a.jsonl", "ep/AllTraffic/2026/12/07/02/b.jsonl")}
+    identity = data_identity(_s3_dataset(moto_endpoint, bucket, "captured"))
+    assert identity["location"] == f"s3://{bucket}/captured" and identity["file_count"] == 2
+    assert [(item["location"], item["etag"], item["size"]) for item in identity["files"]] == [
+        (f"s3://{bucket}/captured/{key}", result["ETag"].strip('"'), len(key)) for key, result in put.items()]

@@ -3,8 +3,9 @@
 - On S3 (any remote file system): the object's version id when the bucket is versioned, its ETag
   and last-modified time, and its size; nothing is downloaded.
 - On the local disk: size, modification time and the SHA-256 of the bytes (read in chunks).
-- A folder (a SageMaker channel, a partitioned table): the same for each of its files, the first
-  :data:`MAX_FILES` of them in name order, with the count.
+- A folder (a SageMaker channel, capture files): the same for each of its files, the first
+  :data:`MAX_FILES` of them in name order, with the count (on S3 from one listing: ETag and
+  last-modified, no version ids).
 
 The file and load path come through :mod:`.internals`, so any file-based dataset works, whatever
 its class; a dataset without a file (in memory, MLflow) has no identity (None).
@@ -38,12 +39,15 @@ def data_identity(dataset: Any) -> dict[str, Any] | None:
     if info.get("type") != "directory":
         return _file_identity(fs, info, local, internals.protocol(dataset))
     folder = PurePosixPath(str(info["name"]))
-    files = sorted(found for found in fs.find(path)  # hidden files (a copy being made) are not the data
-                   if not any(part.startswith(".") for part in PurePosixPath(found).relative_to(folder).parts))
+    # One listing gives every file's details (on S3 without a request per object, and so
+    # without version ids: ETag and last-modified identify them).
+    files = {name: details for name, details in sorted(fs.find(path, detail=True).items())
+             if not any(part.startswith(".") for part in PurePosixPath(name).relative_to(folder).parts)}
     return {
         "location": internals.location(dataset),
         "file_count": len(files),
-        "files": [_file_identity(fs, fs.info(found), local, internals.protocol(dataset)) for found in files[:MAX_FILES]],
+        "files": [_file_identity(fs, details, local, internals.protocol(dataset))
+                  for details in list(files.values())[:MAX_FILES]],
     }
 
 
