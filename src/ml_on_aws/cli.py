@@ -8,6 +8,7 @@ import click
 
 from ml_on_aws.cli_errors import kedro_run_with_short_errors
 from ml_on_aws.control.aws_cli import aws
+from ml_on_aws.control.lineage_cli import lineage
 from ml_on_aws.control.sagemaker_cli import sagemaker
 
 
@@ -237,6 +238,9 @@ cli.add_command(sagemaker)
 
 # `kedro aws ...` (Lambda package, CloudFormation stack)
 cli.add_command(aws)
+
+# `kedro lineage`: from an endpoint, a model version or a run back to data, code and image
+cli.add_command(lineage)
 
 # `kedro run`, printing the project's user-fixable errors as messages (ml_on_aws.cli_errors).
 cli.add_command(kedro_run_with_short_errors())

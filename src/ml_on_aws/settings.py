@@ -15,6 +15,7 @@ from ml_on_aws.aws.locations import RESOLVERS as AWS_RESOLVERS
 from ml_on_aws.datasets.runs import RunCommitHooks
 from ml_on_aws.hooks.config_checks import ConfigCheckHooks
 from ml_on_aws.hooks.heartbeat import HeartbeatHooks
+from ml_on_aws.hooks.lineage import LineageHooks
 from ml_on_aws.hooks.logs import quiet_irrelevant_noise, use_plain_lines_unless_terminal
 from ml_on_aws.hooks.memory import MemoryHooks
 from ml_on_aws.hooks.model_names import RegisteredModelNameHooks
@@ -32,9 +33,10 @@ use_plain_lines_unless_terminal()
 
 # RegisteredModelNameHooks: a registered model without a catalog model_name is named after raw_data's file.
 # RunCommitHooks: a run's versions and published outputs become current only when it completes.
+# LineageHooks: each run's lineage record (data, runs, code, image) in its model directory and in MLflow.
 # HeartbeatHooks: a line saying what runs whenever the log has been silent for 25 s.
 HOOKS = (ConfigCheckHooks(), ReportLocationHooks(), RunIdentityHooks(), S3Hooks(), CloudWatchHooks(), MemoryHooks(),
-         RegisteredModelNameHooks(), RunCommitHooks(), HeartbeatHooks())
+         RegisteredModelNameHooks(), LineageHooks(), RunCommitHooks(), HeartbeatHooks())
 
 # kedro-viz writes run metadata into .viz/ when its hooks run; a pipeline run has no use for it.
 DISABLE_HOOKS_FOR_PLUGINS = ("kedro-viz",)

@@ -58,19 +58,32 @@ class RemoteImage:
         return bool({self.digest, self.config_digest} & local_ids)
 
 
-def pushed_image_uri(project_path: Path, commit: str) -> str | None:
-    """The image URI ``push-image`` pushed for ``commit``, if it did."""
+def _push_record(project_path: Path, commit: str) -> dict[str, Any] | None:
     record_file = project_path / PUSH_RECORD
     if not record_file.is_file():
         return None
     record = json.loads(record_file.read_text())
-    return record["uri"] if record.get("commit") == commit else None
+    return record if record.get("commit") == commit else None
 
 
-def record_push(project_path: Path, commit: str, uri: str) -> None:
+def pushed_image_uri(project_path: Path, commit: str) -> str | None:
+    """The image URI ``push-image`` pushed for ``commit``, if it did."""
+    record = _push_record(project_path, commit)
+    return record["uri"] if record else None
+
+
+def pushed_image_digest(project_path: Path, commit: str, uri: str) -> str | None:
+    """The registry's digest of ``uri`` when ``push-image`` pushed it for ``commit`` and saw it."""
+    record = _push_record(project_path, commit)
+    return record.get("digest") if record and record.get("uri") == uri else None
+
+
+def record_push(project_path: Path, commit: str, uri: str, digest: str | None = None) -> None:
+    """Remember the push of ``uri`` for ``commit``, with the manifest digest the registry reported."""
     record_file = project_path / PUSH_RECORD
     record_file.parent.mkdir(exist_ok=True)
-    record_file.write_text(json.dumps({"commit": commit, "uri": uri}, indent=2) + "\n")
+    entry = {"commit": commit, "uri": uri, **({"digest": digest} if digest else {})}
+    record_file.write_text(json.dumps(entry, indent=2) + "\n")
 
 
 def image_tag(image: ImageConfig, commit: str, now: datetime) -> str:
@@ -292,6 +305,7 @@ def push_image(
             if name != uri:
                 docker("tag", uri, name)
             docker("push", name)
+    landed = existing
     if existing is None:
         landed = remote()
         if landed is not None and landed.media_type != DOCKER_V2_MANIFEST:
@@ -300,7 +314,9 @@ def push_image(
                 "SageMaker's CreateModel refuses it. Build with the classic builder or buildx's --provenance=false "
                 "and oci-mediatypes=false (push-image does), then push under a new tag."
             )
-    record_push(project_path, commit, uri)
+    # The digest jobs record in their models' lineage (a registry that could not be asked gives none).
+    digest = landed.digest if landed is not None and landed.digest.startswith("sha256:") else None
+    record_push(project_path, commit, uri, digest)
     echo(uri)
     return uri
 

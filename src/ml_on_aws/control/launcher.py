@@ -23,13 +23,14 @@ from typing import Any
 from botocore.exceptions import ClientError, WaiterError
 
 from ml_on_aws.aws.cloudwatch import CloudWatchConfig, dimensions
-from ml_on_aws.control.image import pushed_image_uri
+from ml_on_aws.control.image import pushed_image_digest, pushed_image_uri
 from ml_on_aws.core.config import ConfigurationError
 from ml_on_aws.core.git import git_commit
+from ml_on_aws.core.lineage import digest_in
 from ml_on_aws.sagemaker import alarms
 from ml_on_aws.sagemaker import requests as rq
 from ml_on_aws.sagemaker.config import SageMakerConfig, required_section
-from ml_on_aws.sagemaker.models import newest_model
+from ml_on_aws.sagemaker.models import model_lineage, newest_model
 
 Echo = Callable[[str], None]
 
@@ -245,6 +246,8 @@ class Launcher:
         # Everything that can fail without AWS is decided before the first client exists.
         self.commit = git_commit(project_path)
         self.image_uri = resolve_image_uri(config, project_path, self.commit)
+        # Recorded by the jobs in their models' lineage: pinned in the URI, or seen by push-image.
+        self.image_digest = digest_in(self.image_uri) or pushed_image_digest(project_path, self.commit, self.image_uri)
         rq.check_requests(config, image_uri=self.image_uri, commit=self.commit)
         self.session = session or boto3.Session(region_name=config.region)
 
@@ -259,7 +262,8 @@ class Launcher:
 
     def train(self, wait: bool) -> bool:
         request = rq.training_job_request(
-            self.config, image_uri=self.image_uri, job_name=self._name("train"), commit=self.commit
+            self.config, image_uri=self.image_uri, job_name=self._name("train"), commit=self.commit,
+            image_digest=self.image_digest,
         )
         return self._run(TRAINING, request, wait)
 
@@ -272,6 +276,7 @@ class Launcher:
             job_name=self._name(pipeline),
             commit=self.commit,
             model_data_url=self._model_data_url() if job.model_input else None,
+            image_digest=self.image_digest,
         )
         return self._run(PROCESSING, request, wait)
 
@@ -286,7 +291,9 @@ class Launcher:
         return self._run(TRANSFORM, request, wait)
 
     def deploy(self, wait: bool) -> bool:
-        model = self._model_request(self._name("model"))
+        model_data_url = self._model_data_url()
+        lineage = self._lineage_tags(model_data_url)
+        model = self._model_request(self._name("model"), model_data_url, extra_tags=lineage)
         if self.local:
             return self._local_runner().serve(model, wait=wait)
         endpoint_name = required_section(self.config.endpoint, "endpoint").name
@@ -297,7 +304,8 @@ class Launcher:
         self._create_model(model)
         config_name = self._name("endpoint-config")
         endpoint_config = rq.endpoint_config_request(
-            self.config, config_name=config_name, model_name=model["ModelName"], commit=self.commit
+            self.config, config_name=config_name, model_name=model["ModelName"], commit=self.commit,
+            extra_tags=lineage,
         )
         sagemaker.create_endpoint_config(**endpoint_config)
         self.echo(_capture_line(endpoint_config, endpoint_name))
@@ -375,14 +383,27 @@ class Launcher:
             raise
         return True
 
-    def _model_request(self, model_name: str) -> dict[str, Any]:
+    def _model_request(self, model_name: str, model_data_url: str | None = None,
+                       extra_tags: list[dict[str, str]] | None = None) -> dict[str, Any]:
         return rq.model_request(
             self.config,
             model_name=model_name,
             image_uri=self.image_uri,
-            model_data_url=self._model_data_url(),
+            model_data_url=model_data_url or self._model_data_url(),
             commit=self.commit,
+            extra_tags=extra_tags,
         )
+
+    def _lineage_tags(self, model_data_url: str) -> list[dict[str, str]]:
+        """The model version and MLflow run of the model at ``model_data_url``, as tags of the
+        SageMaker model and endpoint config (read from its lineage.json)."""
+        tags = rq.lineage_tags(model_lineage(self.client("s3"), model_data_url))
+        if tags:
+            self.echo("Model lineage: " + ", ".join(f"{tag['Key']}={tag['Value']}" for tag in tags))
+        else:
+            self.echo(f"Model {model_data_url} has no lineage record (lineage.json; trained before lineage was "
+                      "recorded): the endpoint config is not tagged with a model version.")
+        return tags
 
     def _create_model(self, request: dict[str, Any]) -> None:
         self.client("sagemaker").create_model(**request)

@@ -129,8 +129,14 @@ def put_file(dataset: Any, local_path: str) -> None:
 
 
 def filesystem(dataset: Any) -> Any:
-    """The fsspec file system of a file-based kedro-datasets dataset."""
-    return dataset._fs
+    """The fsspec file system of a file-based dataset: its own, else the one of its protocol
+    (a dataset with a path but no file system object, such as ``TableFilesDataset``)."""
+    fs = getattr(dataset, "_fs", None)
+    if fs is None:
+        import fsspec
+
+        fs = fsspec.filesystem(protocol(dataset))
+    return fs
 
 
 def version_folder(dataset: Any, version: str) -> str:

@@ -79,6 +79,19 @@ class MlflowModelDirectoryDataset(AbstractDataset[ModelPackage, ModelPackage]):
 
         return staged_copies(self._filepath)
 
+    def staged_folder(self) -> Path | None:
+        """The folder the running run saved and has not published yet, or None.
+
+        What a hook adds to it at the end of the run (the lineage record, which names the
+        registered version known only then) is published with the model, in the same rename.
+        """
+        from ml_on_aws.datasets import runs
+
+        run = runs.active_run()
+        if run is None or not (self._staged(run.version) / "MLmodel").is_file():
+            return None
+        return self._staged(run.version)
+
     def _exists(self) -> bool:
         return (self._current() / "MLmodel").is_file()
 

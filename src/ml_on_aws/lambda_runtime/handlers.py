@@ -36,6 +36,7 @@ from ml_on_aws.lambda_runtime.jobs import (
     ARRIVAL_KIND,
     CONFIG_FILE_NAME,
     CONFIG_FILE_VARIABLE,
+    IMAGE_DIGEST_VARIABLE,
     IMAGE_VARIABLE,
     RETRAIN_KIND,
     ArrivalSettings,
@@ -43,6 +44,7 @@ from ml_on_aws.lambda_runtime.jobs import (
     arrival_job_name,
     arrival_request,
     image_commit,
+    image_digest,
     image_uri,
     packaged_config,
     retrain_job_name,
@@ -58,10 +60,11 @@ logger.setLevel(os.environ.get("LOG_LEVEL", "INFO"))
 # The entry points and handlers, and the event readers and job starters of .events and .jobs,
 # which other handler modules may import from here.
 __all__ = [
-    "ARRIVAL_KIND", "CONFIG_FILE_NAME", "CONFIG_FILE_VARIABLE", "IMAGE_VARIABLE", "RETRAIN_KIND",
+    "ARRIVAL_KIND", "CONFIG_FILE_NAME", "CONFIG_FILE_VARIABLE", "IMAGE_DIGEST_VARIABLE", "IMAGE_VARIABLE",
+    "RETRAIN_KIND",
     "AlarmChange", "ArrivalSettings", "Clients", "IgnoredEvent", "NewObject", "Outcome",
     "alarm_change", "arrival_job_name", "arrival_request", "data_arrival", "handle_data_arrival",
-    "handle_new_objects", "handle_retraining", "image_commit", "image_uri", "objects_in",
+    "handle_new_objects", "handle_retraining", "image_commit", "image_digest", "image_uri", "objects_in",
     "packaged_config", "retrain_job_name", "retraining", "running_training_jobs", "start_job",
 ]
 
@@ -156,7 +159,8 @@ def handle_retraining(event: Any, config: SageMakerConfig, image: str, clients: 
         logger.info("Skipped: %s", reason)
         return {"status": "skipped", "reason": reason}
     name = retrain_job_name(config, change.name, change.changed_at)
-    request = rq.training_job_request(config, image_uri=image, job_name=name, commit=image_commit(image))
+    request = rq.training_job_request(config, image_uri=image, job_name=name, commit=image_commit(image),
+                                      image_digest=image_digest())
     result = start_job(clients.sagemaker, "training", request)
     logger.info("Alarm %s (%s): training job %s %s", change.name, change.reason, name, result)
     return {"status": result, "job": name, "alarm": change.name}

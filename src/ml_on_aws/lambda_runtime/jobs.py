@@ -34,6 +34,9 @@ from ml_on_aws.sagemaker.models import newest_model
 CONFIG_FILE_VARIABLE = "ML_ON_AWS_LAMBDA_CONFIG"
 CONFIG_FILE_NAME = "sagemaker_config.json"
 IMAGE_VARIABLE = "ML_ON_AWS_IMAGE_URI"
+# The image's digest, when the stack knows it (else the one IMAGE_VARIABLE pins, if any): the jobs
+# record it in their models' lineage.
+IMAGE_DIGEST_VARIABLE = "ML_ON_AWS_IMAGE_DIGEST"
 # Job names: <name_prefix>-<kind>-<digest>; the IAM policies allow only names with the prefix.
 ARRIVAL_KIND = "new"
 RETRAIN_KIND = "retrain"
@@ -85,6 +88,11 @@ def image_uri(config: SageMakerConfig, environ: dict[str, str] | None = None) ->
     return uri
 
 
+def image_digest(environ: dict[str, str] | None = None) -> str | None:
+    environ = os.environ if environ is None else environ
+    return environ.get(IMAGE_DIGEST_VARIABLE) or None
+
+
 def image_commit(uri: str) -> str:
     """The tag of ``repository:tag`` (push-image tags images with the git commit)."""
     name = uri.rsplit("/", 1)[-1]
@@ -134,7 +142,8 @@ def arrival_request(
         replaced = {**channels, channel: channels[channel].model_copy(update={"s3_uri": obj.uri})}
         training = config.training.model_copy(update={"channels": replaced})
         configured = config.model_copy(update={"training": training})
-        return "training", rq.training_job_request(configured, image_uri=image, job_name=name, commit=commit)
+        return "training", rq.training_job_request(configured, image_uri=image, job_name=name, commit=commit,
+                                                   image_digest=image_digest())
     job = rq.processing_job(config, settings.pipeline)
     inputs = job.inputs
     input_name = settings.input_name or next(iter(inputs), None)
@@ -152,7 +161,8 @@ def arrival_request(
     configured = config.model_copy(update={"processing": config.processing.model_copy(update={"pipelines": pipelines})})
     model = (config.model.s3_uri or newest_model(s3, config.training.output_s3_uri)) if job.model_input else None
     return "processing", rq.processing_job_request(
-        configured, settings.pipeline, image_uri=image, job_name=name, commit=commit, model_data_url=model
+        configured, settings.pipeline, image_uri=image, job_name=name, commit=commit, model_data_url=model,
+        image_digest=image_digest(),
     )
 
 

@@ -29,6 +29,7 @@ from ml_on_aws.lambda_runtime.events import IgnoredEvent
 from ml_on_aws.lambda_runtime.jobs import (
     Clients,
     image_commit,
+    image_digest,
     image_uri,
     packaged_config,
     start_job,
@@ -115,7 +116,8 @@ def monitoring_request(
     configured = config.model_copy(update={"processing": config.processing.model_copy(update={"pipelines": pipelines})})
     model = (config.model.s3_uri or newest_model(s3, config.training.output_s3_uri)) if job.model_input else None
     return rq.processing_job_request(
-        configured, settings.pipeline, image_uri=image, job_name=name, commit=image_commit(image), model_data_url=model
+        configured, settings.pipeline, image_uri=image, job_name=name, commit=image_commit(image), model_data_url=model,
+        image_digest=image_digest(),
     )
 
 

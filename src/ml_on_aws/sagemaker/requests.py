@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from ml_on_aws.core import lineage
 from ml_on_aws.core.config import ConfigurationError
 from ml_on_aws.sagemaker.alarms import rollback_alarm_names
 from ml_on_aws.sagemaker.config import (
@@ -49,6 +50,11 @@ PROCESSING_OUTPUT_ROOT = "/opt/ml/processing/output"
 # Tag keys that make every resource traceable to the code that made it.
 TAG_COMMIT = "ml-on-aws:git-commit"
 TAG_JOB = "ml-on-aws:job"
+# Tag keys that make an endpoint config and a SageMaker model traceable to the model they serve:
+# the registered model version ("<name>/<version>") and the MLflow run that trained it
+# (``kedro lineage --endpoint`` reads them back).
+TAG_MODEL_VERSION = "ml-on-aws:model-version"
+TAG_MLFLOW_RUN_ID = "ml-on-aws:mlflow-run-id"
 
 
 # The SageMaker API Reference, cited by each limit.
@@ -252,10 +258,20 @@ def hyperparameter_values(hyperparameters: dict[str, Any]) -> dict[str, str]:
     }
 
 
-def tags(config: SageMakerConfig, commit: str, job: str) -> list[dict[str, str]]:
-    """The configured tags plus the git commit and the job kind (pipeline name)."""
-    merged = {**config.tags, TAG_COMMIT: commit, TAG_JOB: job}
+def tags(config: SageMakerConfig, commit: str, job: str,
+         extra: list[dict[str, str]] | None = None) -> list[dict[str, str]]:
+    """The configured tags plus the git commit and the job kind (pipeline name), then ``extra``
+    (``[{"Key": ..., "Value": ...}]``; a key given twice keeps the later value)."""
+    merged = {**config.tags, TAG_COMMIT: commit, TAG_JOB: job, **{tag["Key"]: tag["Value"] for tag in extra or []}}
     return [{"Key": key, "Value": value} for key, value in merged.items()]
+
+
+def lineage_tags(record: Mapping[str, Any] | None) -> list[dict[str, str]]:
+    """The tags naming the model version and MLflow run of a model's lineage record
+    (``lineage.json`` of its model directory); [] for a model without one."""
+    values = {TAG_MODEL_VERSION: lineage.model_label((record or {}).get("model")),
+              TAG_MLFLOW_RUN_ID: (record or {}).get("mlflow_run_id")}
+    return [{"Key": key, "Value": str(value)} for key, value in values.items() if value]
 
 
 def _vpc(config: SageMakerConfig) -> dict[str, Any]:
@@ -269,9 +285,12 @@ def _if(key: str, value: Any) -> dict[str, Any]:
     return {key: value} if value not in (None, {}, []) else {}
 
 
-def training_job_request(config: SageMakerConfig, *, image_uri: str, job_name: str, commit: str) -> dict[str, Any]:
+def training_job_request(
+    config: SageMakerConfig, *, image_uri: str, job_name: str, commit: str, image_digest: str | None = None
+) -> dict[str, Any]:
     """Keyword arguments of ``create_training_job``: one channel per configured input,
-    the model uploaded under ``training.output_s3_uri/<job_name>/output/model.tar.gz``."""
+    the model uploaded under ``training.output_s3_uri/<job_name>/output/model.tar.gz``.
+    ``image_digest``: the image's digest when known (recorded in the model's lineage)."""
     training = config.training
     return checked("CreateTrainingJob", config, {
         "TrainingJobName": job_name,
@@ -307,17 +326,21 @@ def training_job_request(config: SageMakerConfig, *, image_uri: str, job_name: s
         "StoppingCondition": {"MaxRuntimeInSeconds": training.max_runtime_seconds},
         "EnableNetworkIsolation": config.network_isolation,
         **_vpc(config),
-        **_if("Environment", container_environment(config)),
+        **_if("Environment", container_environment(config, image_uri=image_uri, image_digest=image_digest)),
         "Tags": tags(config, commit, "train"),
     })
 
 
-def container_environment(config: SageMakerConfig) -> dict[str, str]:
+def container_environment(
+    config: SageMakerConfig, *, image_uri: str | None = None, image_digest: str | None = None
+) -> dict[str, str]:
     """The variables of every job's and the model's container: ``environment`` and, unless it
     sets one, the region, so that the container's AWS clients (CloudWatch metrics, MLflow on
-    S3) call the region the job runs in without relying on what SageMaker sets."""
+    S3) call the region the job runs in without relying on what SageMaker sets. A job's
+    container also gets its image's URI and digest (``image_uri``, ``image_digest``, or the
+    digest the URI pins), which the run records in its model's lineage."""
     region = {"AWS_DEFAULT_REGION": config.region} if config.region else {}
-    return {**region, **config.environment}
+    return {**region, **lineage.image_environment(image_uri, image_digest), **config.environment}
 
 
 def processing_job(config: SageMakerConfig, pipeline: str) -> ProcessingJobConfig:
@@ -336,6 +359,7 @@ def processing_job_request(
     job_name: str,
     commit: str,
     model_data_url: str | None = None,
+    image_digest: str | None = None,
 ) -> dict[str, Any]:
     """Keyword arguments of ``create_processing_job`` running the Kedro ``pipeline``.
 
@@ -390,7 +414,7 @@ def processing_job_request(
         "ProcessingResources": {"ClusterConfig": _cluster(job, config)},
         "StoppingCondition": {"MaxRuntimeInSeconds": job.max_runtime_seconds},
         "NetworkConfig": {"EnableNetworkIsolation": config.network_isolation, **_vpc(config)},
-        **_if("Environment", container_environment(config)),
+        **_if("Environment", container_environment(config, image_uri=image_uri, image_digest=image_digest)),
         "Tags": tags(config, commit, f"process-{pipeline}"),
     })
 
@@ -405,9 +429,11 @@ def _cluster(job: ProcessingJobConfig, config: SageMakerConfig) -> dict[str, Any
 
 
 def model_request(
-    config: SageMakerConfig, *, model_name: str, image_uri: str, model_data_url: str, commit: str
+    config: SageMakerConfig, *, model_name: str, image_uri: str, model_data_url: str, commit: str,
+    extra_tags: list[dict[str, str]] | None = None,
 ) -> dict[str, Any]:
-    """Keyword arguments of ``create_model``: the image serving ``model.tar.gz``."""
+    """Keyword arguments of ``create_model``: the image serving ``model.tar.gz``. ``extra_tags``
+    are added to the project's (the model's lineage: :func:`lineage_tags`)."""
     return checked("CreateModel", config, {
         "ModelName": model_name,
         "ExecutionRoleArn": config.role_arn,
@@ -418,7 +444,7 @@ def model_request(
         },
         "EnableNetworkIsolation": config.network_isolation,
         **_vpc(config),
-        "Tags": tags(config, commit, "model"),
+        "Tags": tags(config, commit, "model", extra_tags),
     })
 
 
@@ -480,13 +506,8 @@ def endpoint_config_request(
         ],
         **_if("DataCaptureConfig", data_capture_config(config)),
         **_if("KmsKeyId", config.kms.volume_key_id),
-        "Tags": _merged_tags(tags(config, commit, "endpoint"), extra_tags or []),
+        "Tags": tags(config, commit, "endpoint", extra_tags),
     })
-
-
-def _merged_tags(base: list[dict[str, str]], extra: list[dict[str, str]]) -> list[dict[str, str]]:
-    merged = {item["Key"]: item["Value"] for item in base} | {item["Key"]: item["Value"] for item in extra}
-    return [{"Key": key, "Value": value} for key, value in merged.items()]
 
 
 def data_capture_config(config: SageMakerConfig) -> dict[str, Any]:
@@ -553,16 +574,20 @@ def check_requests(config: SageMakerConfig, *, image_uri: str, commit: str) -> N
     raises :class:`ConfigurationError` now; names and the model location are placeholders."""
     name = job_name(config.name_prefix, "check", commit, datetime(2000, 1, 1))
     model_data_url = config.model.s3_uri or model_artifact_url(config.training.output_s3_uri, name)
-    training_job_request(config, image_uri=image_uri, job_name=name, commit=commit)
+    # As many entries as a real launch adds: an image digest, a model's lineage tags.
+    digest = "sha256:" + "0" * 64
+    lineage_placeholder = lineage_tags({"model": {"name": name, "version": "1"}, "mlflow_run_id": "0" * 32})
+    training_job_request(config, image_uri=image_uri, job_name=name, commit=commit, image_digest=digest)
     for pipeline in config.processing.pipelines:
         processing_job_request(config, pipeline, image_uri=image_uri, job_name=name, commit=commit,
-                               model_data_url=model_data_url)
+                               model_data_url=model_data_url, image_digest=digest)
     if config.transform is not None or config.endpoint is not None:
-        model_request(config, model_name=name, image_uri=image_uri, model_data_url=model_data_url, commit=commit)
+        model_request(config, model_name=name, image_uri=image_uri, model_data_url=model_data_url, commit=commit,
+                      extra_tags=lineage_placeholder)
     if config.transform is not None:
         transform_job_request(config, job_name=name, model_name=name, commit=commit)
     if config.endpoint is not None:
-        endpoint_config_request(config, config_name=name, model_name=name, commit=commit)
+        endpoint_config_request(config, config_name=name, model_name=name, commit=commit, extra_tags=lineage_placeholder)
         for exists in (False, True):
             endpoint_request(config, config_name=name, commit=commit, exists=exists)
 
