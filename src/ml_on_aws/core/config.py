@@ -19,7 +19,22 @@ class UserFixableError(Exception):
 
 
 class ConfigurationError(UserFixableError, ValueError):
-    """A parameter does not fit the data or the task; raised before any work is done."""
+    """A parameter does not fit the data or the task; raised before the first node, or by the
+    node that first sees the values the parameter is about.
+
+    With ``setting`` (a dotted key) the message ends with where to fix it: "Fix '<key>' in
+    <file>." A node knows the key, not the file that sets it (``file`` None reads "the
+    parameters"): ``ml_on_aws.hooks.config_checks`` names the file when the node fails.
+    """
+
+    def __init__(self, message: str, setting: str | None = None, file: str | None = None) -> None:
+        super().__init__(message)
+        self.message, self.setting, self.file = message, setting, file
+
+    def __str__(self) -> str:
+        if self.setting is None:
+            return self.message
+        return f"{self.message} Fix '{self.setting}' in {self.file or 'the parameters'}."
 
 
 class _Strict(BaseModel):
