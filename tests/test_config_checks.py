@@ -2,8 +2,8 @@
 to be read of the values there (the whole file decoded, a sample of the target) is checked by the
 first node of data validation, on the table the run loads anyway (issue 15, item 4).
 
-The hook runs as a session runs it: ``before_pipeline_run``, then Kedro's runner with the hook
-registered, so that a node's error is named with the files the hook knows.
+The hook runs as a session runs it: ``before_pipeline_run``, Kedro's runner, then ``on_pipeline_error``,
+which names in a node's error the files the hook knows.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from typing import Any
 import pandas as pd
 import pytest
 from kedro.config import OmegaConfigLoader
-from kedro.framework.hooks.manager import _create_hook_manager
 from kedro.io import DataCatalog, MemoryDataset
 from kedro.runner import SequentialRunner
 from kedro_datasets.pandas import CSVDataset
@@ -58,13 +57,18 @@ def _catalog(raw_data: Any, parameters: dict[str, Any], **overrides: dict[str, A
     return DataCatalog(datasets={"raw_data": raw_data, **datasets})
 
 
+RUN_PARAMS = {"project_path": str(PROJECT_ROOT), "env": None}
+
+
 def _run(catalog: DataCatalog, pipeline=CHECK_RAW_DATA) -> None:
-    """``pipeline`` as `kedro run` runs it: the hook's checks first, then the nodes, with the hook."""
+    """``pipeline`` as a Kedro session runs it: the hook's checks, the nodes, the hook on an error."""
     hooks = ConfigCheckHooks()
-    hooks.before_pipeline_run({"project_path": str(PROJECT_ROOT), "env": None}, pipeline, catalog)
-    manager = _create_hook_manager()
-    manager.register(hooks)
-    SequentialRunner().run(pipeline, catalog, manager)
+    hooks.before_pipeline_run(RUN_PARAMS, pipeline, catalog)
+    try:
+        SequentialRunner().run(pipeline, catalog)
+    except Exception as error:
+        hooks.on_pipeline_error(error, RUN_PARAMS, catalog)
+        raise
 
 
 class _CountingReads:
@@ -107,7 +111,7 @@ def test_a_bad_byte_far_down_passes_the_hook_reading_the_header_and_stops_the_ch
     monkeypatch.setattr(config_checks.internals, "open_file", reads)
     catalog = _catalog(CSVDataset(filepath=str(path)), parameters)
 
-    ConfigCheckHooks().before_pipeline_run({"project_path": str(PROJECT_ROOT), "env": None}, CHECK_RAW_DATA, catalog)
+    ConfigCheckHooks().before_pipeline_run(RUN_PARAMS, CHECK_RAW_DATA, catalog)
     assert 0 < reads.bytes < path.stat().st_size / 4  # the header, not the file
 
     with pytest.raises(DataValidationError) as error:
@@ -128,7 +132,7 @@ def test_an_empty_file_stops_before_the_first_node(tmp_path, parameters):
     (tmp_path / "credit.csv").write_bytes(b"")
     with pytest.raises(ConfigurationError, match=r"^Dataset 'raw_data' \(.*credit\.csv\) is empty: no header, no rows\.$"):
         ConfigCheckHooks().before_pipeline_run(
-            {"project_path": str(PROJECT_ROOT), "env": None}, CHECK_RAW_DATA,
+            RUN_PARAMS, CHECK_RAW_DATA,
             _catalog(CSVDataset(filepath=str(tmp_path / "credit.csv")), parameters),
         )
 
@@ -138,7 +142,7 @@ def test_a_column_the_parameters_name_is_still_checked_before_the_first_node(cre
                        data={"target": "Outcome"})
     with pytest.raises(ConfigurationError, match=rf"'Outcome' is not in dataset 'raw_data' \(.*credit_data\.csv\).*"
                                                  rf"Fix 'data.target' in {PARAMETERS_FILE}\.$"):
-        ConfigCheckHooks().before_pipeline_run({"project_path": str(PROJECT_ROOT), "env": None}, CHECK_RAW_DATA, catalog)
+        ConfigCheckHooks().before_pipeline_run(RUN_PARAMS, CHECK_RAW_DATA, catalog)
 
 
 # What the hook once read a sample of the target for: each now passes the hook and stops the check
@@ -155,6 +159,8 @@ TARGET_CHECKS = [
     ({"data": {"target": "Home", "positive_label": None},
       "evaluation": {"quality_gate": {"metric": "f1"}}},
      "Quality-gate metric 'f1' is not computed for 6-class classification", "evaluation.quality_gate.metric"),
+    ({"data": {"task": "clustering", "target": None, "positive_label": None}},
+     "Task 'clustering' needs training.clustering.candidates", "training.clustering"),
 ]
 
 
@@ -162,7 +168,7 @@ TARGET_CHECKS = [
 def test_what_the_target_s_values_decide_is_checked_by_the_first_node(parameters, credit, overrides, message, key):
     catalog = _catalog(MemoryDataset(credit), parameters, **overrides)
     hooks = ConfigCheckHooks()
-    hooks.before_pipeline_run({"project_path": str(PROJECT_ROOT), "env": None}, CHECK_RAW_DATA, catalog)  # passes
+    hooks.before_pipeline_run(RUN_PARAMS, CHECK_RAW_DATA, catalog)  # passes
     with pytest.raises(ConfigurationError) as error:
         _run(catalog)
     assert message in str(error.value)

@@ -28,6 +28,7 @@ from kedro.framework.project import settings
 from ml_on_aws.core.config import (
     SECTIONS,
     ConfigurationError,
+    error_chain,
     parameters_file_for,
     parameters_file_setting,
     parse,
@@ -63,6 +64,10 @@ class ParameterFiles:
     conf_source: Path
     env: str | None
 
+    @classmethod
+    def of_run(cls, run_params: dict[str, Any]) -> ParameterFiles:
+        return cls(Path(run_params["project_path"]) / settings.CONF_SOURCE, _run_env(run_params))
+
     def of(self, key: str) -> str:
         if key in TASK_KEYS:
             # A key no file sets (training.clustering) is to be added where the task is set.
@@ -73,16 +78,11 @@ class ParameterFiles:
 
 class ConfigCheckHooks:
     """Stop a misconfigured run before the first node, naming the column and the file; name the
-    file of a setting or table that a node refuses."""
-
-    def __init__(self) -> None:
-        self._files: ParameterFiles | None = None
+    file of a setting or table that a check node refuses."""
 
     @hook_impl
     def before_pipeline_run(self, run_params: dict[str, Any], pipeline: Any, catalog: Any) -> None:
-        conf_source = Path(run_params["project_path"]) / settings.CONF_SOURCE
-        env = run_params.get("env") or settings.CONFIG_LOADER_ARGS.get("default_run_env")
-        files = self._files = ParameterFiles(conf_source, env)
+        files, env = ParameterFiles.of_run(run_params), _run_env(run_params)
         parsed = {}
         for section, schema in SECTIONS.items():
             if f"params:{section}" not in pipeline.inputs():
@@ -105,13 +105,21 @@ class ConfigCheckHooks:
         # The target's values and the settings that depend on them are data_validation.check_raw_data's.
 
     @hook_impl
-    def on_node_error(self, error: Exception, catalog: Any) -> None:
-        """Name the file of a parameter, or where a dataset is, in the error of a node that knew only its key."""
-        if isinstance(error, ConfigurationError) and error.setting and error.file is None and self._files:
-            error.file = self._files.of(error.setting)
-        if isinstance(error, DataValidationError) and error.dataset and error.location is None:
-            if error.dataset in catalog:
-                error.location = describe_location(catalog[error.dataset])
+    def on_pipeline_error(self, error: Exception, run_params: dict[str, Any], catalog: Any) -> None:
+        """Name the parameters file of a setting, or where a dataset is, in the error of a node that
+        knew only the key or the catalog entry. Called in the run's own process whatever the runner
+        (the session's hook), before `kedro run` or the job's failure file prints the error."""
+        files = ParameterFiles.of_run(run_params)
+        for cause in error_chain(error):
+            if isinstance(cause, ConfigurationError) and cause.setting and cause.file is None:
+                cause.file = files.of(cause.setting)
+            if isinstance(cause, DataValidationError) and cause.dataset and cause.location is None:
+                if cause.dataset in catalog:
+                    cause.location = describe_location(catalog[cause.dataset])
+
+
+def _run_env(run_params: dict[str, Any]) -> str | None:
+    return run_params.get("env") or settings.CONFIG_LOADER_ARGS.get("default_run_env")
 
 
 def check_data_section(data: Any, features: Any, columns: list[str], dataset: Any, files: ParameterFiles) -> None:

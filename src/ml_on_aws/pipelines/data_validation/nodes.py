@@ -41,7 +41,7 @@ class DataValidationError(UserFixableError, ValueError):
 
     With ``dataset`` (a catalog name) the message follows "Dataset '<name>' (<location>)": a node
     knows the catalog entry, not where it is stored (``location`` None leaves it out);
-    ``ml_on_aws.hooks.config_checks`` names the location when the node fails.
+    ``ml_on_aws.hooks.config_checks`` names the location when the run stops on it.
     """
 
     def __init__(self, message: str, dataset: str | None = None, location: str | None = None) -> None:
