@@ -27,8 +27,9 @@ def test_with_test_data_takes_the_given_table_as_test_set_instead_of_a_split(pip
     assert "feature_engineering.split_data" in {n.name for n in default.nodes}
     names = {n.name for n in variant.nodes}
     assert "feature_engineering.split_data" not in names and "feature_engineering.prepare_test_set" in names
-    # The test table reaches feature engineering only through its validation gate.
-    assert _consumers(variant, "test_data") == {"data_validation.validate_test_data", "data_validation.gate_test_data"}
+    # The test table is read once, by its check node, and reaches feature engineering only through its gate.
+    assert _consumers(variant, "test_data") == {"data_validation.check_test_data"}
+    assert _consumers(variant, "checked_test_data") == {"data_validation.validate_test_data", "data_validation.gate_test_data"}
     assert _consumers(variant, "validated_test_data") == {"feature_engineering.prepare_test_set"}
     # Everything after feature engineering is the same.
     after = {n.name for n in pipelines["training"].nodes + pipelines["evaluation"].nodes + pipelines["registry"].nodes}
@@ -39,18 +40,20 @@ def test_training_drift_reads_the_production_reference_not_the_one_training_writ
     drift = pipelines[TRAINING_DRIFT]
     assert "production_reference_data" in drift.inputs() and "reference_data" not in drift.all_inputs()
     assert {"drift_report", "retrain_signal"} <= drift.all_outputs()
-    assert _consumers(drift, "raw_data") == {"data_validation.validate_raw_data", "data_validation.gate_raw_data"}
-    # Run with either training pipeline, it shares the validation of the training table.
+    assert _consumers(drift, "raw_data") == {"data_validation.check_raw_data"}
+    # Run with either training pipeline, it shares the check and validation of the training table.
+    shared = {"data_validation.check_raw_data", "data_validation.validate_raw_data", "data_validation.gate_raw_data"}
+    assert shared <= {n.name for n in drift.nodes}
     for training in (pipelines["__default__"], pipelines[WITH_TEST_DATA]):
         combined = training + drift
-        shared = _consumers(drift, "raw_data")
         assert len(combined.nodes) == len(training.nodes) + len([n for n in drift.nodes if n.name not in shared])
         assert "reference_data" in combined.all_outputs() and "reference_data" not in combined.inputs()
 
 
 def test_drift_compares_new_data_only_once_it_passed_validation(pipelines):
     drift = pipelines["drift"]
-    assert _consumers(drift, "new_data") == {"data_validation.validate_new_data", "data_validation.gate_new_data"}
+    assert _consumers(drift, "new_data") == {"data_validation.check_new_data"}
+    assert _consumers(drift, "checked_new_data") == {"data_validation.validate_new_data", "data_validation.gate_new_data"}
     assert _consumers(drift, "validated_new_data") == {"drift.compute_column_drift", "drift.kl_divergence_by_column"}
 
 
@@ -67,3 +70,23 @@ def test_a_training_job_runs_the_training_run_of_its_channels_without_batch_scor
     assert "new_data" not in job.inputs() and "mlflow_model" in job.all_outputs()
     assert ("production_reference_data" in job.inputs()) == reference
     assert ("test_data" in job.inputs()) == test_data
+
+
+RAW_TABLES = {"raw_data", "new_data", "test_data"}
+
+
+def _validates(pipeline) -> bool:
+    return any(node.namespace == "data_validation" for node in pipeline.nodes)
+
+
+@pytest.mark.parametrize("name", sorted(name for name, pipeline in register_pipelines().items() if _validates(pipeline)))
+def test_the_check_nodes_run_before_any_node_that_writes(pipelines, name):
+    """A table or setting a check node refuses leaves no report, split or model behind: each raw
+    table is read by its check node alone, and the check nodes are the first group the runner runs
+    (they read only raw tables and parameters), with no other node."""
+    pipeline = pipelines[name]
+    for table in pipeline.inputs() & RAW_TABLES:
+        assert _consumers(pipeline, table) == {f"data_validation.check_{table}"}, (name, table)
+    first, *_ = pipeline.grouped_nodes
+    assert {n.name for n in first} == {f"data_validation.check_{table}" for table in pipeline.inputs() & RAW_TABLES}
+

@@ -65,6 +65,23 @@ def test_a_run_that_does_not_complete_is_never_loaded(tmp_path):
     assert sorted(p.name for p in (tmp_path / "runs/committed").iterdir()) == [f"{V1}.json"]
 
 
+def test_a_run_that_fails_before_saving_anything_leaves_no_record(tmp_path, caplog):
+    hooks = runs.RunCommitHooks()
+    catalog = _catalog(tmp_path, V1)
+    _run(hooks, catalog, V1, tmp_path)
+    store = runs.store_of(catalog)
+    assert store.started_versions() == [V1]
+    hooks.on_pipeline_error()  # e.g. the check node of raw_data refused it
+    assert store.started_versions() == [] and "failed before it saved anything" in caplog.text
+
+    second = _catalog(tmp_path, V2)
+    _run(hooks, second, V2, tmp_path)
+    second.save("model", "unevaluated model")
+    hooks.after_dataset_saved("model")
+    hooks.on_pipeline_error()
+    assert store.started_versions() == [V2]  # what it saved is kept for diagnosis, and listed
+
+
 def test_versions_saved_before_manifests_existed_are_taken_as_committed(tmp_path):
     _model(tmp_path / "model.json", V1).save("model of an older project")
     catalog = _catalog(tmp_path, V2)

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from ml_on_aws.core.config import ConfigurationError, DataConfig, EvaluationConfig, TrainingConfig
-from ml_on_aws.hooks.task_checks import check_training_fits_task
+from ml_on_aws.pipelines.data_validation.task_checks import check_training_fits_task
 from ml_on_aws.pipelines.evaluation.metrics import metric_names, task_scores
 from ml_on_aws.pipelines.feature_engineering.columns import check_config_fits_data
 from ml_on_aws.pipelines.training.scoring import default_scoring, scoring_problem
@@ -131,3 +131,14 @@ def test_a_yaml_boolean_label_gets_quote_advice():
     with pytest.raises(ConfigurationError) as error:
         check_config_fits_data(["Churn", "x"], pd.Series(["Yes", "No", "No"]), data, {})
     assert "quote it" in str(error.value) and 'positive_label: "Yes"' in str(error.value)
+
+
+def test_without_a_target_a_classification_gate_metric_of_any_number_of_classes_passes():
+    """A table without rows has no target to count classes in: validation names the missing rows."""
+    data = DataConfig(task="classification", target="y")
+    for metric in ("f1", "f1_macro", "roc_auc"):
+        check_training_fits_task(data, _training(), _gate(metric), None, WHERE)
+    with pytest.raises(ConfigurationError, match="'rmse' is not computed for classification"):
+        check_training_fits_task(data, _training(), _gate("rmse", greater_is_better=False), None, WHERE)
+    with pytest.raises(ConfigurationError, match="'f1_macro' is not computed for binary classification"):
+        check_training_fits_task(data, _training(), _gate("f1_macro"), TWO_CLASSES, WHERE)

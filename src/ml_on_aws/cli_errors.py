@@ -15,21 +15,14 @@ from typing import Any
 
 import click
 
-from ml_on_aws.core.config import UserFixableError
+from ml_on_aws.core.config import UserFixableError, error_chain
 
 TRACEBACK_VARIABLE = "ML_ON_AWS_TRACEBACK"
 
 
 def user_fixable(exc: BaseException) -> UserFixableError | None:
     """The project's user-fixable error that caused ``exc``, if any (Kedro may wrap it)."""
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        if isinstance(current, UserFixableError):
-            return current
-        seen.add(id(current))
-        current = current.__cause__ or current.__context__
-    return None
+    return next((error for error in error_chain(exc) if isinstance(error, UserFixableError)), None)
 
 
 def with_short_errors(command: click.Command) -> click.Command:

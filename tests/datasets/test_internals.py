@@ -12,8 +12,9 @@ from kedro.io import MemoryDataset, Version
 from kedro_datasets.pandas import CSVDataset, GenericDataset, ParquetDataset
 
 from ml_on_aws.core.config import ConfigurationError
+from ml_on_aws.core.decoding import MARK_UNDECODABLE
 from ml_on_aws.datasets import internals
-from ml_on_aws.hooks.config_checks import check_readable, read_column, read_columns
+from ml_on_aws.hooks.config_checks import read_columns, read_header
 
 SRC = Path(__file__).parents[2] / "src" / "ml_on_aws"
 PRIVATE = re.compile(
@@ -44,7 +45,7 @@ def table() -> pd.DataFrame:
     return pd.DataFrame({"age": [30, 41], "home": ["rent", "own"]})
 
 
-def test_a_table_of_any_file_based_class_gives_its_columns_and_target(tmp_path: Path, table) -> None:
+def test_a_table_of_any_file_based_class_gives_its_columns(tmp_path: Path, table) -> None:
     table.to_csv(tmp_path / "t.csv", index=False, sep=";")
     table.to_parquet(tmp_path / "t.parquet")
     datasets = [
@@ -55,7 +56,6 @@ def test_a_table_of_any_file_based_class_gives_its_columns_and_target(tmp_path: 
     ]
     for dataset in datasets:
         assert read_columns(dataset, "raw") == ["age", "home"], dataset
-        assert list(read_column(dataset, "age", "raw")) == [30, 41], dataset
         assert internals.location(dataset) == str(dataset._describe()["filepath"])
 
 
@@ -67,14 +67,28 @@ def test_a_file_that_is_no_table_gives_no_columns(tmp_path: Path, table) -> None
 def test_a_missing_file_is_named_with_its_own_dataset(tmp_path: Path) -> None:
     dataset = CSVDataset(filepath=str(tmp_path / "absent.csv"))
     with pytest.raises(ConfigurationError, match=r"^Dataset 'new_data' has no file at .*absent\.csv"):
-        check_readable(dataset, "new_data")
+        read_header(dataset, "new_data")
 
 
-def test_an_undecodable_byte_of_a_generic_text_dataset_is_found(tmp_path: Path) -> None:
-    (tmp_path / "t.csv").write_bytes(b"age,home\n30,rent\n41,\xe9\n")
-    dataset = GenericDataset(filepath=str(tmp_path / "t.csv"), file_format="csv")
-    with pytest.raises(ConfigurationError, match=r"Dataset 'raw_data' .* is not valid utf-8 \(line 3\)"):
-        check_readable(dataset, "raw_data")
+def test_a_text_table_of_any_class_loads_with_undecodable_bytes_marked(tmp_path: Path, table) -> None:
+    """The load argument the header check adds reaches pandas, for any text dataset and none other."""
+    (tmp_path / "t.csv").write_bytes(b"age,home\n30,rent\n41,caf\xe9\n")
+    table.to_parquet(tmp_path / "t.parquet")
+    for dataset in (CSVDataset(filepath=str(tmp_path / "t.csv")),
+                    GenericDataset(filepath=str(tmp_path / "t.csv"), file_format="csv")):
+        assert read_header(dataset, "raw_data") == ["age", "home"]
+        assert internals.load_args(dataset)["encoding_errors"] == MARK_UNDECODABLE
+        assert dataset.load()["home"].tolist() == ["rent", "caf\ufdd0"]
+    parquet = ParquetDataset(filepath=str(tmp_path / "t.parquet"))
+    assert read_header(parquet, "raw_data") == ["age", "home"] and "encoding_errors" not in internals.load_args(parquet)
+    parquet.load()
+
+
+def test_an_encoding_errors_setting_of_the_catalog_entry_is_kept(tmp_path: Path) -> None:
+    (tmp_path / "t.csv").write_bytes(b"age,home\n30,rent\n41,caf\xe9\n")
+    dataset = CSVDataset(filepath=str(tmp_path / "t.csv"), load_args={"encoding_errors": "replace"})
+    read_header(dataset, "raw_data")
+    assert dataset.load()["home"].tolist() == ["rent", "caf\ufffd"]
 
 
 def test_location_version_and_remote_of_versioned_and_s3_datasets(tmp_path: Path, table) -> None:

@@ -19,7 +19,6 @@ def test_parts_in_sub_folders_are_read_in_name_order(tmp_path):
     dataset = TableFilesDataset(str(tmp_path))
     pd.testing.assert_frame_equal(dataset.load(), TABLE)
     assert dataset.read_columns() == ["Age", "Home"]
-    assert list(dataset.read_column("Age", 1)) == [30]
 
 
 def test_one_parquet_file(tmp_path):

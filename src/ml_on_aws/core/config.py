@@ -6,6 +6,7 @@ YAML fails with the key that is wrong instead of a ``KeyError`` deep in a node.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
 
@@ -18,8 +19,34 @@ class UserFixableError(Exception):
     prints its message without a traceback (ml_on_aws.cli_errors)."""
 
 
+def error_chain(error: BaseException) -> Iterator[BaseException]:
+    """``error`` and the exceptions it came from (``__cause__``, else ``__context__``), each once:
+    Kedro and the libraries may wrap the error that says what is wrong."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        current = current.__cause__ or current.__context__
+
+
 class ConfigurationError(UserFixableError, ValueError):
-    """A parameter does not fit the data or the task; raised before any work is done."""
+    """A parameter does not fit the data or the task; raised before the first node, or by the
+    node that first sees the values the parameter is about.
+
+    With ``setting`` (a dotted key) the message ends with where to fix it: "Fix '<key>' in
+    <file>." A node knows the key, not the file that sets it (``file`` None reads "the
+    parameters"): ``ml_on_aws.hooks.config_checks`` names the file when the run stops on it.
+    """
+
+    def __init__(self, message: str, setting: str | None = None, file: str | None = None) -> None:
+        super().__init__(message)
+        self.message, self.setting, self.file = message, setting, file
+
+    def __str__(self) -> str:
+        if self.setting is None:
+            return self.message
+        return f"{self.message} Fix '{self.setting}' in {self.file or 'the parameters'}."
 
 
 class _Strict(BaseModel):

@@ -1,10 +1,11 @@
 """The one place that reads or changes private attributes of Kedro datasets.
 
 Kedro's datasets expose no public way to ask where a file-based dataset stores its data, with which
-file system and load arguments, to list a versioned dataset's version folders, or to choose which
-versions a load may resolve to. The run commit (``ml_on_aws.datasets.runs``), the checks before a
-run, MLflow tracking and data upload need these; they are here, behind plain functions, so that a
-Kedro or kedro-datasets upgrade that renames an attribute breaks one module.
+file system and load arguments, to list a versioned dataset's version folders, to choose which
+versions a load may resolve to, or to add a load argument (how to treat undecodable text). The
+run commit (``ml_on_aws.datasets.runs``), the checks before a run, MLflow tracking and data upload
+need these; they are here, behind plain functions, so that a Kedro or kedro-datasets upgrade that
+renames an attribute breaks one module.
 
 Public API first: ``_describe()`` (the description every dataset gives for its ``repr``; its
 ``filepath``, ``protocol``, ``load_args`` and ``version`` keys in kedro-datasets), ``exists()``,
@@ -24,7 +25,8 @@ from kedro.io.core import get_filepath_str, get_protocol_and_path
 
 LOCAL_PROTOCOLS = ("file", "", None)
 # Load arguments that say how to read a delimited text file's header and values.
-_TEXT_ARGS = ("sep", "delimiter", "encoding", "header", "na_values", "keep_default_na", "decimal", "thousands")
+_TEXT_ARGS = ("sep", "delimiter", "encoding", "encoding_errors", "header", "na_values", "keep_default_na", "decimal",
+              "thousands")
 _PARQUET_MAGIC = b"PAR1"
 
 # Set on a dataset whose version listing is restricted: the unrestricted glob function.
@@ -89,6 +91,18 @@ def load_version(dataset: Any) -> str:
 
 def load_args(dataset: Any) -> dict[str, Any]:
     return dict(_description(dataset).get("load_args") or getattr(dataset, "_load_args", None) or {})
+
+
+def set_default_load_arg(dataset: Any, key: str, value: Any) -> None:
+    """Give the dataset's loads ``key=value`` unless its catalog entry sets ``key`` (``load_args``).
+
+    kedro-datasets passes a dataset's load arguments to the pandas reader on every load and
+    offers no public way to add one after the catalog made the dataset.
+    """
+    current = getattr(dataset, "_load_args", None)
+    if current is None:
+        current = dataset._load_args = {}
+    current.setdefault(key, value)
 
 
 def text_read_args(dataset: Any) -> dict[str, Any]:

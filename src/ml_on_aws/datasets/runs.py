@@ -612,8 +612,16 @@ class RunCommitHooks:
     @hook_impl
     def on_pipeline_error(self) -> None:
         run = _active
+        if run is not None and not run.saved:
+            # Stopped before it saved anything (a check node refused the data or a setting): no
+            # record for `kedro runs list` to show, nothing for `kedro runs clean` to remove.
+            run.store.remove("started", run.version)
         _finish()
         if run is None:
+            return
+        if not run.saved:
+            logger.warning("Run %s failed before it saved anything: later loads keep the last committed run (%s).",
+                           run.version, run.last_committed or "none yet")
             return
         logger.warning(
             "Run %s failed and is not committed: later loads keep the last committed run (%s). What it saved stays "

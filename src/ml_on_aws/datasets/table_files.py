@@ -72,13 +72,6 @@ class TableFilesDataset(AbstractDataset[pd.DataFrame, pd.DataFrame]):
             return list(pq.read_schema(first).names)
         return list(self._read(first, nrows=0).columns)
 
-    def read_column(self, name: str, nrows: int) -> pd.Series:
-        """Up to ``nrows`` values of one column, from the first file."""
-        first = self.files()[0]
-        if _kind(first) == "parquet":
-            return pd.read_parquet(first, columns=[name])[name].head(nrows)
-        return self._read(first, usecols=[name], nrows=nrows)[name]
-
     def _read(self, path: Path, **extra: Any) -> pd.DataFrame:
         try:
             if _kind(path) == "parquet":

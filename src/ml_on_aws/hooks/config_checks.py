@@ -1,7 +1,23 @@
-"""Check the parameters against the data before any node runs, reading only what they need (headers, a sample of the target)."""
+"""Check the parameters against the tables' headers before any node runs, and name the files
+of what the check nodes find.
+
+Before the first node, reading no more of a table than its header (a CSV file's first line, a
+Parquet schema): every parameters section against its schema; an input file that is missing or
+empty; the columns the parameters name (target, features, drop columns, derived features); a
+test table with the training table's columns; an expectation suite written for this table.
+
+A table's values are checked in the DAG, by the first node of data validation, on the table the
+run loads anyway: text the file's encoding cannot decode (a text table is loaded with such bytes
+marked, ``ml_on_aws.core.decoding``, not refused by pandas before any node), the target against
+the task, then the training and evaluation settings against the task and the target's classes
+(``ml_on_aws.pipelines.data_validation.task_checks``). Such a node knows the parameter key or the
+catalog entry, not the files: when it fails, this hook names the parameters file that sets the
+key, or where the dataset is.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -12,19 +28,21 @@ from kedro.framework.project import settings
 from ml_on_aws.core.config import (
     SECTIONS,
     ConfigurationError,
+    error_chain,
     parameters_file_for,
     parameters_file_setting,
     parse,
 )
+from ml_on_aws.core.decoding import MARK_UNDECODABLE, any_undecoded
 from ml_on_aws.datasets import internals
 from ml_on_aws.datasets.internals import describe_location
-from ml_on_aws.hooks.task_checks import KEYS as TASK_KEYS
-from ml_on_aws.hooks.task_checks import check_training_fits_task
+from ml_on_aws.pipelines.data_validation.nodes import DataValidationError
+from ml_on_aws.pipelines.data_validation.task_checks import KEYS as TASK_KEYS
 
 RAW_DATASET = "raw_data"
 # A test table given apart from the training table (pipeline with_test_data).
 TEST_DATASET = "test_data"
-# Input tables whose files are checked to be readable before any node runs.
+# Input tables whose headers are read before any node runs.
 INPUT_TABLES = (RAW_DATASET, "new_data", TEST_DATASET)
 SUITE_DATASET = "expectation_suite"
 # How a user makes an input the project does not ship for their data (named when it is missing).
@@ -35,17 +53,36 @@ HOW_TO_CREATE_INPUTS = {
                   "which splits raw_data)",
     "production_reference_data": "a copy of the reference_data.parquet the production model's training wrote",
 }
-# Enough rows to tell a label from a continuous value without reading a large file twice.
-_TARGET_SAMPLE_ROWS = 100_000
+_DATA_KEYS = ("target", "task", "positive_label", "numeric_features", "categorical_features", "date_features",
+              "drop_columns")
+
+
+@dataclass(frozen=True)
+class ParameterFiles:
+    """Which parameters file of the run's configuration sets a key."""
+
+    conf_source: Path
+    env: str | None
+
+    @classmethod
+    def of_run(cls, run_params: dict[str, Any]) -> ParameterFiles:
+        return cls(Path(run_params["project_path"]) / settings.CONF_SOURCE, _run_env(run_params))
+
+    def of(self, key: str) -> str:
+        if key in TASK_KEYS:
+            # A key no file sets (training.clustering) is to be added where the task is set.
+            return (parameters_file_setting(key, self.conf_source, self.env)
+                    or parameters_file_for("data.task", self.conf_source, self.env))
+        return parameters_file_for(key, self.conf_source, self.env)
 
 
 class ConfigCheckHooks:
-    """Stop a misconfigured run before the first node, naming the column and the file."""
+    """Stop a misconfigured run before the first node, naming the column and the file; name the
+    file of a setting or table that a check node refuses."""
 
     @hook_impl
     def before_pipeline_run(self, run_params: dict[str, Any], pipeline: Any, catalog: Any) -> None:
-        conf_source = Path(run_params["project_path"]) / settings.CONF_SOURCE
-        env = run_params.get("env") or settings.CONFIG_LOADER_ARGS.get("default_run_env")
+        files, env = ParameterFiles.of_run(run_params), _run_env(run_params)
         parsed = {}
         for section, schema in SECTIONS.items():
             if f"params:{section}" not in pipeline.inputs():
@@ -53,49 +90,50 @@ class ConfigCheckHooks:
             try:
                 parsed[section] = parse(schema, catalog.load(f"params:{section}"), section)
             except ConfigurationError as exc:
-                raise ConfigurationError(f"{exc} See {parameters_file_for(section, conf_source, env)}.") from None
-        for name in INPUT_TABLES:
-            if name in pipeline.inputs():
-                check_readable(catalog[name], name)
-        if {RAW_DATASET, TEST_DATASET} <= pipeline.inputs():
-            check_same_columns(catalog[TEST_DATASET], TEST_DATASET, catalog[RAW_DATASET], RAW_DATASET)
-        if RAW_DATASET not in pipeline.inputs() or "data" not in parsed:
+                raise ConfigurationError(f"{exc} See {files.of(section)}.") from None
+        headers = {name: read_header(catalog[name], name) for name in INPUT_TABLES if name in pipeline.inputs()}
+        # A header that did not decode is the check node's to name (with its line), not a missing column.
+        columns = {name: names for name, names in headers.items() if names is not None and not any_undecoded(names)}
+        if {RAW_DATASET, TEST_DATASET} <= columns.keys():
+            check_same_columns(columns[TEST_DATASET], TEST_DATASET, catalog[TEST_DATASET],
+                               columns[RAW_DATASET], RAW_DATASET, catalog[RAW_DATASET])
+        if RAW_DATASET not in columns or "data" not in parsed:
             return
         if SUITE_DATASET in pipeline.inputs():
-            check_suite_describes(catalog, RAW_DATASET, env, Path(run_params["project_path"]))
-        target = self._check_data(parsed["data"], parsed.get("features"), catalog, conf_source, env)
-        check_training_fits_task(
-            parsed["data"], parsed.get("training"), parsed.get("evaluation"), target,
-            # A key no file sets (training.clustering) is to be added where the task is set.
-            {key: parameters_file_setting(key, conf_source, env) or parameters_file_for("data.task", conf_source, env)
-             for key in TASK_KEYS},
-        )
+            check_suite_describes(catalog, RAW_DATASET, columns[RAW_DATASET], env, Path(run_params["project_path"]))
+        check_data_section(parsed["data"], parsed.get("features"), columns[RAW_DATASET], catalog[RAW_DATASET], files)
+        # The target's values and the settings that depend on them are data_validation.check_raw_data's.
 
-    @staticmethod
-    def _check_data(data: Any, features: Any, catalog: Any, conf_source: Path, env: str | None) -> pd.Series | None:
-        """Check the data section against the raw table; return a sample of its target."""
-        dataset = catalog[RAW_DATASET]
-        where = {
-            f"data.{key}": parameters_file_for(f"data.{key}", conf_source, env)
-            for key in ("target", "task", "positive_label", "numeric_features",
-                        "categorical_features", "date_features", "drop_columns")
-        }
-        where["dataset"] = f"dataset '{RAW_DATASET}' ({describe_location(dataset)})"
-        columns = read_columns(dataset, RAW_DATASET)
-        if columns is None:
-            return None
-        target = read_column(dataset, data.target, RAW_DATASET) if data.target in columns else None
-        if target is not None and target.empty:
-            return None  # a table without rows: data validation names that, it is not a configuration error
-        from ml_on_aws.pipelines.feature_engineering.columns import (
-            check_config_fits_data,
-            check_derived_features,
-        )
+    @hook_impl
+    def on_pipeline_error(self, error: Exception, run_params: dict[str, Any], catalog: Any) -> None:
+        """Name the parameters file of a setting, or where a dataset is, in the error of a node that
+        knew only the key or the catalog entry. Called in the run's own process whatever the runner
+        (the session's hook), before `kedro run` or the job's failure file prints the error."""
+        files = ParameterFiles.of_run(run_params)
+        for cause in error_chain(error):
+            if isinstance(cause, ConfigurationError) and cause.setting and cause.file is None:
+                cause.file = files.of(cause.setting)
+            if isinstance(cause, DataValidationError) and cause.dataset and cause.location is None:
+                if cause.dataset in catalog:
+                    cause.location = describe_location(catalog[cause.dataset])
 
-        check_config_fits_data(columns, target, data, where)
-        if features is not None:
-            check_derived_features(columns, data, features, parameters_file_for("features.derived", conf_source, env))
-        return target
+
+def _run_env(run_params: dict[str, Any]) -> str | None:
+    return run_params.get("env") or settings.CONFIG_LOADER_ARGS.get("default_run_env")
+
+
+def check_data_section(data: Any, features: Any, columns: list[str], dataset: Any, files: ParameterFiles) -> None:
+    """The data section (and the derived features) against the raw table's header ``columns``."""
+    from ml_on_aws.pipelines.feature_engineering.columns import (
+        check_config_fits_data,
+        check_derived_features,
+    )
+
+    where = {f"data.{key}": files.of(f"data.{key}") for key in _DATA_KEYS}
+    where["dataset"] = f"dataset '{RAW_DATASET}' ({describe_location(dataset)})"
+    check_config_fits_data(columns, None, data, where)
+    if features is not None:
+        check_derived_features(columns, data, features, files.of("features.derived"))
 
 
 def init_suite_command(dataset: str, env: str | None, force: bool = False) -> str:
@@ -107,10 +145,10 @@ def init_suite_command(dataset: str, env: str | None, force: bool = False) -> st
     )
 
 
-def check_suite_describes(catalog: Any, name: str, env: str | None, project_path: Path) -> None:
+def check_suite_describes(catalog: Any, name: str, columns: list[str], env: str | None, project_path: Path) -> None:
     """Raise ``ConfigurationError`` when the expectation suite was written for another table.
 
-    A suite that requires few of the table's columns describes some other data (the bundled
+    A suite that requires few of the table's ``columns`` describes some other data (the bundled
     credit suite after ``raw_data`` was pointed at a new file): say which file and the command
     that rewrites it, instead of failing validation on every column. A table that lost a
     column or two is left to validation, which reports it as a data problem.
@@ -119,9 +157,6 @@ def check_suite_describes(catalog: Any, name: str, env: str | None, project_path
 
     if not catalog.exists(SUITE_DATASET):
         return  # the missing-input check names the file and HOW_TO_CREATE_INPUTS
-    columns = read_columns(catalog[name], name)
-    if columns is None:
-        return
     required = required_columns(parse_suite(catalog.load(SUITE_DATASET)), "training")
     missing = [c for c in required if c not in columns]
     if not required or len(missing) * 2 < len(required):
@@ -135,11 +170,10 @@ def check_suite_describes(catalog: Any, name: str, env: str | None, project_path
     )
 
 
-def check_same_columns(dataset: Any, name: str, like: Any, like_name: str) -> None:
-    """Raise ``ConfigurationError`` naming the file and the columns of ``like`` that ``dataset`` lacks."""
-    columns, expected = read_columns(dataset, name), read_columns(like, like_name)
-    if columns is None or expected is None:
-        return
+def check_same_columns(columns: list[str], name: str, dataset: Any,
+                       expected: list[str], like_name: str, like: Any) -> None:
+    """Raise ``ConfigurationError`` naming the file and the ``expected`` columns (of ``like``) that
+    ``columns`` (of ``dataset``) lacks."""
     missing = [c for c in expected if c not in columns]
     if missing:
         raise ConfigurationError(
@@ -155,49 +189,28 @@ def header_location(dataset: Any) -> str:
     return describe_location(dataset)
 
 
-def check_readable(dataset: Any, name: str) -> None:
-    """Raise ``ConfigurationError`` naming the file when a text table is empty or not in its encoding.
+def read_header(dataset: Any, name: str) -> list[str] | None:
+    """The table's column names from its header alone; None for a dataset that is no table file.
 
-    The whole file is decoded (in chunks, without parsing) for a local text file: a stray byte far
-    down a file otherwise fails the load with an offset into some internal buffer.
+    Raises ``ConfigurationError`` naming the file when there is none or it is empty (pandas cannot
+    load it; nothing for a node to check). A delimited text file is set to load with the bytes its
+    encoding cannot decode marked (``ml_on_aws.core.decoding``), unless its catalog entry sets
+    ``encoding_errors``: the check node then names the line and column of each, instead of pandas
+    refusing the whole file at load with an offset into a buffer.
     """
-    if not internals.is_file_based(dataset):
-        return
     where = f"Dataset '{name}' ({describe_location(dataset)})"
-    encoding = internals.text_read_args(dataset).get("encoding", "utf-8")
-    hint = f"set `load_args: {{encoding: ...}}` for '{name}' in the catalog (e.g. latin-1, cp1252)"
     try:
-        if _table_format(dataset, name) != "text":
-            return
-        if not internals.is_remote(dataset):
-            line = _first_undecodable_line(dataset, name, encoding)
-            if line is not None:
-                raise ConfigurationError(f"{where} is not valid {encoding} (line {line}); save it as UTF-8 or {hint}.")
-        read_columns(dataset, name)
+        if _table_format(dataset, name) == "text":
+            internals.set_default_load_arg(dataset, "encoding_errors", MARK_UNDECODABLE)
+        return read_columns(dataset, name)
     except pd.errors.EmptyDataError:
         raise ConfigurationError(f"{where} is empty: no header, no rows.") from None
-    except UnicodeDecodeError as exc:
-        raise ConfigurationError(f"{where} is not valid {encoding} ({exc.reason}); save it as UTF-8 or {hint}.") from None
-
-
-def _first_undecodable_line(dataset: Any, name: str, encoding: str, chunk_bytes: int = 1 << 22) -> int | None:
-    """The 1-based line of the first byte ``encoding`` cannot decode, or None when all decode."""
-    import codecs
-
-    decoder = codecs.getincrementaldecoder(encoding)()
-    lines_before = 0
-    with _open(dataset, name) as stream:
-        while chunk := stream.read(chunk_bytes):
-            try:
-                decoder.decode(chunk)
-            except UnicodeDecodeError as exc:
-                return lines_before + chunk[: max(exc.start, 0)].count(b"\n") + 1
-            lines_before += chunk.count(b"\n")
-        try:
-            decoder.decode(b"", final=True)
-        except UnicodeDecodeError:
-            return lines_before + 1
-    return None
+    except UnicodeDecodeError as exc:  # the catalog entry asks for strict decoding, and the header is not
+        encoding = internals.text_read_args(dataset).get("encoding", "utf-8")
+        raise ConfigurationError(
+            f"{where} is not valid {encoding} ({exc.reason}, line 1); save it as UTF-8 or set "
+            f"`load_args: {{encoding: ...}}` for '{name}' in the catalog (e.g. latin-1, cp1252)."
+        ) from None
 
 
 def read_columns(dataset: Any, name: str | None = None) -> list[str] | None:
@@ -214,19 +227,6 @@ def read_columns(dataset: Any, name: str | None = None) -> list[str] | None:
 
             return list(pq.read_schema(stream).names)
         return list(pd.read_csv(stream, nrows=0, **internals.text_read_args(dataset)).columns)
-
-
-def read_column(dataset: Any, column: str, name: str | None = None) -> pd.Series | None:
-    if hasattr(dataset, "read_column"):
-        return dataset.read_column(column, _TARGET_SAMPLE_ROWS)
-    kind = _table_format(dataset, name)
-    if kind is None:
-        return None
-    with _open(dataset, name) as stream:
-        if kind == "text":
-            args = {**internals.text_read_args(dataset), "usecols": [column], "nrows": _TARGET_SAMPLE_ROWS}
-            return pd.read_csv(stream, **args)[column]
-        return pd.read_parquet(stream, columns=[column])[column]
 
 
 # Suffixes of delimited text files; any other file is a table only if it is Parquet.

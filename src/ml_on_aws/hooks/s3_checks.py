@@ -24,7 +24,7 @@ from botocore.exceptions import (
 )
 
 from ml_on_aws.aws import session
-from ml_on_aws.core.config import UserFixableError
+from ml_on_aws.core.config import UserFixableError, error_chain
 from ml_on_aws.datasets import internals
 
 BUCKET_VARIABLE = "ML_ON_AWS_BUCKET"
@@ -152,16 +152,12 @@ def catalog_datasets(catalog: Any, names: Iterable[str]) -> Iterator[tuple[str, 
 
 def explain_failure(error: BaseException) -> str | None:
     """A plain explanation when an S3 problem is somewhere in the exception chain, else None."""
-    seen = set()
-    current: BaseException | None = error
-    while current is not None and id(current) not in seen:
-        seen.add(id(current))
+    for current in error_chain(error):
         if isinstance(current, _UNREACHABLE):
             return f"The connection to S3 at {session.describe_endpoint('s3')} failed during the run ({current})."
         if isinstance(current, ClientError):
             code = current.response.get("Error", {}).get("Code", "")
             return f"S3 at {session.describe_endpoint('s3')} refused a request during the run ({code})."
-        current = current.__cause__ or current.__context__
     return None
 
 

@@ -10,6 +10,9 @@ import yaml
 from ml_on_aws.core.config import ConfigurationError
 from ml_on_aws.pipelines.data_validation.nodes import (
     DataValidationError,
+    check_new_data,
+    check_test_data,
+    check_training_data,
     stop_on_critical_failures,
     validate_new_data,
     validate_training_data,
@@ -185,3 +188,54 @@ def test_validation_keeps_no_reference_to_a_large_table(training, suite, monkeyp
         assert alive() is None
     finally:
         gc.enable()
+
+
+def _marked(text: bytes, **read_args) -> pd.DataFrame:
+    """A CSV file's table as the run loads it: undecodable bytes marked, not refused."""
+    import io
+
+    from ml_on_aws.core.decoding import MARK_UNDECODABLE
+
+    return pd.read_csv(io.BytesIO(text), encoding_errors=MARK_UNDECODABLE, **read_args)
+
+
+def test_the_check_names_each_column_with_undecodable_text_by_its_first_line():
+    frame = _marked(b"age,home,city\n30,rent,Z\xfcrich\n41,caf\xe9,Bern\n3\xff,own,Basel\n50,own,Z\xfcrich\n")
+    with pytest.raises(DataValidationError) as error:
+        check_new_data(frame)
+    message = str(error.value)
+    assert message.startswith("Dataset 'new_data' is not valid text in the encoding it is read with")
+    # By line: city (line 2, twice), home (line 3), age (line 4, a number column read as text).
+    assert ("column 'city': 2 value(s), the first on line 2 ('Z\ufffdrich'); column 'home': 1 value(s), the first "
+            "on line 3 ('caf\ufffd'); column 'age': 1 value(s), the first on line 4 ('3\ufffd')") in message
+
+
+def test_a_table_in_another_encoding_passes_when_read_in_it():
+    frame = _marked("age,home\n30,café\n".encode("latin-1"), encoding="latin-1")
+    assert check_new_data(frame) is frame
+    assert check_test_data(frame) is frame
+
+
+def test_the_check_looks_at_text_in_any_column_kind():
+    marked = "caf\ufdd0"
+    frame = pd.DataFrame({
+        "number": [1.0, 2.0], "category": pd.Categorical(["a", marked]), "mixed": [3, marked], "text": ["x", "y"],
+    })
+    with pytest.raises(DataValidationError, match=r"column 'category': 1 value\(s\), the first on line 3.*"
+                                                  r"column 'mixed': 1 value\(s\), the first on line 3"):
+        check_new_data(frame)
+
+
+def test_the_training_check_runs_the_target_checks_on_the_whole_target(training):
+    data = {"task": "classification", "target": "Status", "positive_label": "bad"}
+    training_params = {"estimator": {"class": "sklearn.linear_model.LogisticRegression"}, "search": {"kind": "none"}}
+    gate = {"quality_gate": {"metric": "roc_auc", "min_test_score": 0.5}}
+    assert check_training_data(training, data, training_params, gate) is training
+    # The whole column is checked: a label in the last row counts.
+    late = training.assign(Status=["good"] * (len(training) - 1) + ["bad"])
+    assert check_training_data(late, data, training_params, gate) is late
+    with pytest.raises(ConfigurationError, match=r"positive_label 'maybe' is not a value of 'Status'.*"
+                                                 r"Fix 'data.positive_label' in the parameters\.$"):
+        check_training_data(training, {**data, "positive_label": "maybe"}, training_params, gate)
+    # No rows: validation names that (the suite's row count), not the configuration.
+    assert check_training_data(training.iloc[:0], data, training_params, gate).empty

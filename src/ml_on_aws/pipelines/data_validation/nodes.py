@@ -1,4 +1,5 @@
-"""Validate a raw table against its expectation suite; stop the run on critical failures."""
+"""Check that a raw table decodes and fits the parameters, validate it against its expectation
+suite, and stop the run on critical failures."""
 
 from __future__ import annotations
 
@@ -7,7 +8,15 @@ from typing import Any, Literal
 
 import pandas as pd
 
-from ml_on_aws.core.config import DataConfig, UserFixableError, ValidationConfig, parse
+from ml_on_aws.core.config import (
+    DataConfig,
+    EvaluationConfig,
+    TrainingConfig,
+    UserFixableError,
+    ValidationConfig,
+    parse,
+)
+from ml_on_aws.pipelines.data_validation.decoding import undecodable_cells
 from ml_on_aws.pipelines.data_validation.expectations import (
     data_docs_html,
     jsonable,
@@ -20,12 +29,79 @@ from ml_on_aws.pipelines.data_validation.suite import (
     parse_suite,
     unused_by_model,
 )
+from ml_on_aws.pipelines.data_validation.task_checks import check_training_fits_task
+from ml_on_aws.pipelines.feature_engineering.columns import check_config_fits_data
 
 logger = logging.getLogger(__name__)
 
 
 class DataValidationError(UserFixableError, ValueError):
-    """The data broke a critical expectation; nothing after validation may run on it."""
+    """The data broke a critical expectation or cannot be read as it is; nothing after validation
+    may run on it.
+
+    With ``dataset`` (a catalog name) the message follows "Dataset '<name>' (<location>)": a node
+    knows the catalog entry, not where it is stored (``location`` None leaves it out);
+    ``ml_on_aws.hooks.config_checks`` names the location when the run stops on it.
+    """
+
+    def __init__(self, message: str, dataset: str | None = None, location: str | None = None) -> None:
+        super().__init__(message)
+        self.message, self.dataset, self.location = message, dataset, location
+
+    def __str__(self) -> str:
+        if self.dataset is None:
+            return self.message
+        where = f" ({self.location})" if self.location else ""
+        return f"Dataset '{self.dataset}'{where} {self.message}"
+
+
+def check_training_data(
+    raw_data: pd.DataFrame, data_params: dict[str, Any], training_params: dict[str, Any],
+    evaluation_params: dict[str, Any],
+) -> pd.DataFrame:
+    """The training table unchanged when it decodes and its target fits the parameters.
+
+    The header's checks ran before the first node (the columns the parameters name); here, on the
+    loaded table: undecodable text, then the target's values against the task (a numeric target
+    for regression, labels for classification, ``data.positive_label`` among them) and the
+    settings that depend on them (the search scorer, the quality-gate metric for this number of
+    classes). Each failure names the column or the parameter key.
+    """
+    check_decoded(raw_data, "raw_data")
+    data = parse(DataConfig, data_params, "data")
+    has_target = bool(data.target) and data.target in raw_data.columns and not raw_data.empty
+    target = raw_data[data.target] if has_target else None  # no rows: validation names that, not a setting
+    check_config_fits_data(list(raw_data.columns), target, data, {"dataset": "dataset 'raw_data'"})
+    training = parse(TrainingConfig, training_params, "training")
+    evaluation = parse(EvaluationConfig, evaluation_params, "evaluation")
+    check_training_fits_task(data, training, evaluation, target, {})
+    return raw_data
+
+
+def check_new_data(new_data: pd.DataFrame) -> pd.DataFrame:
+    """The rows to score unchanged when their text decodes."""
+    check_decoded(new_data, "new_data")
+    return new_data
+
+
+def check_test_data(test_data: pd.DataFrame) -> pd.DataFrame:
+    """A test table given apart, unchanged when its text decodes."""
+    check_decoded(test_data, "test_data")
+    return test_data
+
+
+def check_decoded(frame: pd.DataFrame, dataset: str) -> None:
+    """Raise ``DataValidationError`` naming each column (and its first line) that holds text the
+    file's encoding could not decode; nothing when every value and column name decoded."""
+    found = undecodable_cells(frame)
+    if not found:
+        return
+    raise DataValidationError(
+        f"is not valid text in the encoding it is read with (utf-8 unless its catalog entry sets one): "
+        f"{'; '.join(undecoded.describe() for undecoded in found)}. Save the file as UTF-8, or set "
+        f"`load_args: {{encoding: ...}}` for '{dataset}' in the catalog (e.g. latin-1, cp1252).",
+        dataset=dataset,
+    )
 
 
 def validate_training_data(

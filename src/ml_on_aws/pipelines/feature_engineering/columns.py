@@ -51,14 +51,16 @@ def check_config_fits_data(
 ) -> None:
     """Raise ``ConfigurationError`` naming the column and the file when the parameters do not fit.
 
-    ``where`` maps a parameter key (``data.target``...) to the file that sets it and has
-    ``dataset`` describing the data (catalog name and path).
+    ``columns`` is the table's header; ``target`` its target column (None: only the header is
+    checked, as before the first node; the check node passes the whole column). ``where`` maps a
+    parameter key (``data.target``...) to the file that sets it (a key it lacks is named as set
+    "in the parameters") and has ``dataset`` describing the data (catalog name and path).
     """
     dataset = where.get("dataset", "the raw dataset")
     present = set(columns)
 
     def fail(key: str, message: str) -> None:
-        raise ConfigurationError(f"{message} Fix '{key}' in {where.get(key, 'the parameters')}.")
+        raise ConfigurationError(message, setting=key, file=where.get(key))
 
     if data.task in ("classification", "regression") and not data.target:
         fail("data.target", f"Task '{data.task}' needs a target column, and none is set.")

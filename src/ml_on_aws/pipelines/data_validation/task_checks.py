@@ -1,9 +1,13 @@
-"""Whether the training and evaluation settings can work for the task, checked before any node.
+"""Whether the training and evaluation settings can work for the task and its target.
 
 Each of these otherwise fails late or not at all: a search scorer that cannot score the task
 gives NaN for every candidate and keeps an arbitrary one; a quality-gate metric the task does
 not compute rejects every model after a full run; clustering without candidates fails after
 the data was validated, split and transformed.
+
+The first node of data validation checks them on the loaded table, after the target itself
+(``check_training_data``): before any other node, so a setting that cannot work leaves nothing
+behind. Some need the target's values (its number of classes, whether a scorer can score it).
 """
 
 from __future__ import annotations
@@ -26,12 +30,15 @@ def check_training_fits_task(
 ) -> None:
     """Raise ``ConfigurationError`` naming the key and its file when a setting cannot work.
 
-    ``target`` is a sample of the target column (None for clustering or when unknown);
-    ``where`` maps a dotted key (``training.search.scoring``...) to the file that sets it.
+    ``target`` is the target column, or None for clustering and a table without rows: then only
+    what holds whatever the target's values are is checked (not the scorer, and a classification
+    gate metric against the metrics of any number of classes).
+    ``where`` maps a dotted key (``training.search.scoring``...) to the file that sets it; a key
+    it lacks is named as set "in the parameters".
     """
 
     def fail(key: str, message: str) -> None:
-        raise ConfigurationError(f"{message} Fix '{key}' in {where.get(key, 'the parameters')}.")
+        raise ConfigurationError(message, setting=key, file=where.get(key))
 
     n_classes = int(target.dropna().nunique()) if target is not None and data.task == "classification" else None
     has_proba = True
@@ -45,7 +52,8 @@ def check_training_fits_task(
         if data.task != "clustering":
             has_proba = _check_search(data, training, target, n_classes, fail)
     if evaluation is not None:
-        _check_quality_gate(data, evaluation, n_classes, has_proba, fail)
+        classes_unknown = data.task == "classification" and target is None
+        _check_quality_gate(data, evaluation, n_classes, has_proba, fail, classes_unknown)
 
 
 def _check_search(data: DataConfig, training: TrainingConfig, target: pd.Series | None,
@@ -68,11 +76,13 @@ def _check_search(data: DataConfig, training: TrainingConfig, target: pd.Series 
 
 
 def _check_quality_gate(data: DataConfig, evaluation: EvaluationConfig, n_classes: int | None,
-                        has_proba: bool, fail) -> None:
+                        has_proba: bool, fail, classes_unknown: bool = False) -> None:
     from ml_on_aws.pipelines.evaluation.metrics import ERROR_METRICS, metric_names
 
     gate = evaluation.quality_gate
     computed = metric_names(data.task, n_classes, has_proba)
+    if classes_unknown:  # f1 for two classes, f1_macro for more: either may be right without a target
+        computed |= metric_names(data.task, 3, has_proba)
     if gate.metric not in computed:
         kind = "binary " if n_classes == 2 else f"{n_classes}-class " if n_classes else ""
         why = " (the estimator has no predict_proba)" if gate.metric in metric_names(data.task, n_classes) else ""
