@@ -71,7 +71,7 @@ def read_capture_record(line: str) -> CaptureRecord:
     try:
         document = json.loads(line)
     except json.JSONDecodeError as exc:
-        raise CaptureFormatError(f"not JSON ({exc.msg} at character {exc.pos})") from None
+        raise CaptureFormatError(f"not JSON ({exc.msg}, character {exc.pos})") from None
     if not isinstance(document, dict) or not isinstance(document.get("captureData"), dict):
         raise CaptureFormatError("no captureData object")
     metadata = document.get("eventMetadata")

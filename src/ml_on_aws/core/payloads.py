@@ -235,8 +235,7 @@ def parse_predictions(body: bytes, kind: str, columns: Sequence[str]) -> pd.Data
             document = json.loads(body)
             rows = document.get("predictions") if isinstance(document, dict) else None
             if not isinstance(rows, list) or not all(isinstance(row, dict) for row in rows):
-                detail = f": {document['error']}" if isinstance(document, dict) and "error" in document else ""
-                raise ValueError(f'a JSON answer is {{"predictions": [{{...}}, ...]}}; this one is not{detail}')
+                raise ValueError('a JSON answer is {"predictions": [{...}, ...]}; this one is not')
             frame = pd.DataFrame.from_records(rows)
     except (UnicodeDecodeError, json.JSONDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError, csv.Error) as exc:
         raise ValueError(f"not a {kind} answer: {_one_line(exc)}") from None
@@ -251,6 +250,22 @@ def _plain(values: np.ndarray) -> list:
     if values.dtype.kind == "f":
         return [v if math.isfinite(v) else None for v in values.tolist()]
     return [v.item() if isinstance(v, np.generic) else v for v in values.tolist()]
+
+
+def error_body(message: str) -> bytes:
+    """The body of every answer that is not predictions: ``{"error": message}`` (JSON)."""
+    return json.dumps({"error": message}).encode()
+
+
+def answer_error(body: bytes) -> str | None:
+    """The message of an :func:`error_body` answer; None for any other body."""
+    try:
+        document = json.loads(body)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return None
+    if isinstance(document, dict) and set(document) == {"error"}:
+        return str(document["error"])
+    return None
 
 
 def _decode(body: bytes) -> str:

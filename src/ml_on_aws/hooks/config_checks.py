@@ -34,6 +34,9 @@ HOW_TO_CREATE_INPUTS = {
     TEST_DATASET: "your held-out test table, with the columns of raw_data (or run the default pipeline, "
                   "which splits raw_data)",
     "production_reference_data": "a copy of the reference_data.parquet the production model's training wrote",
+    "test_predictions": "kedro run (evaluation saves the model's predictions on its test set)",
+    "captured_data": "the endpoint's data capture (endpoint.data_capture in conf/<env>/sagemaker.yml writes *.jsonl "
+                     "files there), or `python scripts/make_capture_sample.py` for a sample of the bundled data",
 }
 # Enough rows to tell a label from a continuous value without reading a large file twice.
 _TARGET_SAMPLE_ROWS = 100_000

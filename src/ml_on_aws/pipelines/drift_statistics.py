@@ -26,7 +26,7 @@ _EMPTY_BIN_SHARE = 1e-4
 
 # Share of the reference distribution given to values outside its bins or categories; without
 # it one unseen value makes the KL divergence infinite.
-_TAIL_WEIGHT_HOLDOUT = 0.01
+TAIL_WEIGHT_HOLDOUT = 0.01
 
 
 def quantile_edges(reference: pd.Series, bins: int) -> np.ndarray:
@@ -138,9 +138,12 @@ def missing_rates(reference: pd.Series, batch: pd.Series) -> dict[str, float]:
 def compute_column_drift(
     reference_data: pd.DataFrame, new_data: pd.DataFrame, data_params: dict[str, Any], drift_params: dict[str, Any]
 ) -> dict[str, dict[str, Any]]:
-    """Per compared column: missing-rate change and the scipy statistics suited to its type."""
+    """Per compared column: missing-rate change and the scipy statistics suited to its type.
+    A batch without rows has nothing to compare: no columns (and so no drift)."""
     drift = parse(DriftConfig, drift_params, "drift")
     statistics = {}
+    if new_data.empty:
+        return statistics
     for column in compared_columns(reference_data, parse(DataConfig, data_params, "data")):
         reference = reference_data[column]
         if column not in new_data.columns:
@@ -161,13 +164,15 @@ def kl_divergence_by_column(
     reference_data: pd.DataFrame, new_data: pd.DataFrame, data_params: dict[str, Any], drift_params: dict[str, Any]
 ) -> dict[str, float]:
     """KL divergence of each column's new values from the reference distribution (infinite when
-    the new values have nothing in common with it, e.g. all missing)."""
+    the new values have nothing in common with it, e.g. all missing); none for a batch without rows."""
     drift = parse(DriftConfig, drift_params, "drift")
     divergences = {}
+    if new_data.empty:
+        return divergences
     for column in compared_columns(reference_data, parse(DataConfig, data_params, "data")):
         if column not in new_data.columns or is_numeric(reference_data[column]) != is_numeric(new_data[column]):
             continue
-        divergence = kl_divergence(reference_data[column], new_data[column], drift.numeric_bins, _TAIL_WEIGHT_HOLDOUT)
+        divergence = kl_divergence(reference_data[column], new_data[column], drift.numeric_bins, TAIL_WEIGHT_HOLDOUT)
         if divergence is not None:
             divergences[column] = divergence
     return divergences

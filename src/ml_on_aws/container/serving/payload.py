@@ -8,8 +8,6 @@ requests; its names are re-exported here, so the server reads ``payload.parse_cs
 
 from __future__ import annotations
 
-import json
-
 from ml_on_aws.core.payloads import (
     CSV,
     JSON,
@@ -17,6 +15,7 @@ from ml_on_aws.core.payloads import (
     SUPPORTED,
     RequestError,
     check_columns,
+    error_body,
     media_type,
     parse_csv,
     parse_json,
@@ -47,7 +46,3 @@ def response_format(accept: str | None, request_kind: str) -> str:
         if kind in ("*/*", "text/*", "application/*"):
             return request_kind if kind == "*/*" or request_kind.startswith(kind[:-1]) else (CSV if kind == "text/*" else JSON)
     raise RequestError(406, f"Cannot answer with Accept {accept!r}; the server returns one of: {', '.join(SUPPORTED)}.")
-
-
-def error_body(message: str) -> bytes:
-    return json.dumps({"error": message}).encode()
