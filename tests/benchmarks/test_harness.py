@@ -14,6 +14,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 import baseline  # noqa: E402
 import run  # noqa: E402
 import scale_data  # noqa: E402
+from harness import figures, measure  # noqa: E402
 
 
 def test_noisy_sample_keeps_schema_and_labels_but_not_values():
@@ -46,19 +47,19 @@ def test_baseline_applies_kedro_style_overrides_to_the_project_parameters():
 @pytest.mark.parametrize("power", [1.0, 2.0, 0.5])
 def test_exponent_is_the_log_log_slope(power):
     rows = [100_000, 1_000_000, 10_000_000]
-    assert run.exponent(rows, [3.0 * r**power for r in rows]) == pytest.approx(power, abs=1e-3)
+    assert figures.exponent(rows, [3.0 * r**power for r in rows]) == pytest.approx(power, abs=1e-3)
 
 
 def test_ratios_only_when_both_sides_succeeded():
     mine = {"ok": True, "wall_s": 12.0, "cpu_s": 10.0, "peak_rss_mib": 300.0}
     theirs = {"ok": True, "wall_s": 10.0, "cpu_s": 10.0, "peak_rss_mib": 200.0}
-    assert run.compare(mine, theirs)["ratio"] == {"wall_s": 1.2, "cpu_s": 1.0, "peak_rss_mib": 1.5}
-    assert "ratio" not in run.compare(mine, {**theirs, "ok": False})
-    assert "ratio" not in run.compare(mine, None)
+    assert measure.compare(mine, theirs)["ratio"] == {"wall_s": 1.2, "cpu_s": 1.0, "peak_rss_mib": 1.5}
+    assert "ratio" not in measure.compare(mine, {**theirs, "ok": False})
+    assert "ratio" not in measure.compare(mine, None)
 
 
 def test_targets_report_unmeasured_as_unknown_not_met():
-    checks = {t["target"]: t for t in run.targets({})}
+    checks = {t["target"]: t for t in figures.targets({})}
     assert all(t["met"] is None for t in checks.values())
 
 
@@ -76,7 +77,7 @@ def _size(rows: int, seconds_per_row: float, fit_seconds: float) -> dict:
 
 def test_scaling_leaves_the_fit_out_of_the_time_exponent():
     results = {"100k": _size(100_000, 1e-5, 5.0), "1m": _size(1_000_000, 1e-5, 500.0)}
-    scale = run.scaling(results)
+    scale = figures.scaling(results)
     assert scale["time_exponent_without_fit"] == pytest.approx(1.0, abs=1e-3)
     assert scale["fit_time_exponent"] == pytest.approx(2.0, abs=1e-3)
     assert scale["memory_exponent_without_fit"] == pytest.approx(1.0, abs=1e-3)

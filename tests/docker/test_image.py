@@ -20,7 +20,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from ml_on_aws.container.entrypoint import METRIC_REGEX
+from ml_on_aws.container.contract import METRIC_REGEX
 from ml_on_aws.container.serving import load_model
 from ml_on_aws.core.predictions import predict_frame
 from tests.conftest import PROJECT_ROOT

@@ -181,3 +181,89 @@ def test_instance_storage_is_read_from_the_family_name():
            "ml.t3.medium", "ml.inf2.xlarge", "ml.c6in.large"]
     assert [t for t in local if not has_instance_storage(t)] == []
     assert [t for t in ebs if has_instance_storage(t)] == []
+
+
+# Data capture and the blue/green deployment of `deploy` (endpoint.data_capture, endpoint.deployment).
+
+
+def test_the_shipped_configuration_captures_to_where_the_monitoring_pipeline_reads(raw):
+    endpoint = parse_config(raw).endpoint
+    assert endpoint.data_capture.enabled
+    assert endpoint.data_capture.destination_s3_uri == f"s3://{BUCKET}/project/01_raw/captured"
+    assert endpoint.deployment.strategy == "canary" and endpoint.instance_count >= 2
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "message"),
+    [
+        (("data_capture", "sampling_percentage"), 101, "endpoint.data_capture.sampling_percentage: Input should be less than or equal to 100"),
+        (("data_capture", "destination_s3_uri"), None,
+         "endpoint.data_capture.destination_s3_uri: is required when data capture is enabled"),
+        (("data_capture", "destination_s3_uri"), "captured/", "endpoint.data_capture.destination_s3_uri: must be an S3 location"),
+        (("data_capture", "capture_input"), False, None),  # with capture_output false too, below
+        (("data_capture", "csv_content_types"), [], "endpoint.data_capture.csv_content_types: List should have at least 1 item"),
+        (("data_capture", "sample_rate"), 10, "endpoint.data_capture.sample_rate: Extra inputs are not permitted"),
+        (("deployment", "strategy"), "blue_green", "endpoint.deployment.strategy: Input should be 'canary', 'linear' or 'all_at_once'"),
+        (("deployment", "canary_size"), "60%", "endpoint.deployment.canary_size: 60% of the new fleet; SageMaker takes at most 50%"),
+        (("deployment", "canary_size"), 2, "endpoint.deployment.canary_size: 2 of 2 instances is 100%; SageMaker takes at most 50%"),
+        (("deployment", "canary_size"), "a quarter", "endpoint.deployment.canary_size: must be an instance count (e.g. 1) or a share"),
+        (("deployment", "canary_size"), True, "endpoint.deployment.canary_size: must be an instance count"),
+        (("deployment", "wait_interval_seconds"), 3601, "endpoint.deployment.wait_interval_seconds: Input should be less than or equal to 3600"),
+        (("deployment", "maximum_execution_timeout_seconds"), 1200,
+         "endpoint.deployment.maximum_execution_timeout_seconds: must be larger than the waits of the deployment, 1200 s"),
+        (("deployment", "rollback_alarms"), [f"a{i}" for i in range(11)], "endpoint.deployment.rollback_alarms: List should have at most 10 items"),
+        (("deployment", "alarms", "latency_threshold_us"), 0, "endpoint.deployment.alarms.latency_threshold_us: Input should be greater than or equal to 1"),
+        (("deployment", "alarms", "live_quality_metric"), "test_roc_auc", "endpoint.deployment.alarms.live_quality_metric: String should match pattern"),
+        (("deployment", "alarms", "creat"), True, "endpoint.deployment.alarms.creat: Extra inputs are not permitted"),
+    ],
+)
+def test_a_wrong_capture_or_deployment_setting_is_reported_with_its_key(raw, path, value, message):
+    broken = _set(raw, ("endpoint", *path), value)
+    if path[-1] == "capture_input":
+        broken = _set(broken, ("endpoint", "data_capture", "capture_output"), False)
+        message = "endpoint.data_capture.capture_input: capture_input and capture_output are both false"
+    with pytest.raises(ConfigurationError) as error:
+        parse_config(broken)
+    assert message in str(error.value)
+
+
+def test_capture_off_needs_no_destination(raw):
+    off = _set(_set(raw, ("endpoint", "data_capture", "enabled"), False), ("endpoint", "data_capture", "destination_s3_uri"), None)
+    assert not parse_config(off).endpoint.data_capture.enabled
+
+
+@pytest.mark.parametrize(
+    ("instances", "deployment", "message"),
+    [
+        (1, {"strategy": "canary"}, "endpoint.deployment.strategy: a canary deployment needs endpoint.instance_count >= 2 (it is 1)"),
+        (1, {"strategy": "linear"}, "endpoint.deployment.strategy: a linear deployment needs endpoint.instance_count >= 2"),
+        (20, {"strategy": "linear", "linear_step_size": 1}, "endpoint.deployment.linear_step_size: 1 of 20 instances is 5%; SageMaker takes 10% to 50%"),
+        (4, {"strategy": "linear", "linear_step_size": "5%"}, "endpoint.deployment.linear_step_size: 5% of the new fleet; SageMaker takes 10% to 50%"),
+        # Four linear steps of 25%, each followed by 600 s, are 2400 s of waiting.
+        (4, {"strategy": "linear", "linear_step_size": "25%", "maximum_execution_timeout_seconds": 2400},
+         "endpoint.deployment.maximum_execution_timeout_seconds: must be larger than the waits of the deployment, 2400 s (4 x"),
+    ],
+)
+def test_traffic_steps_must_fit_the_fleet(raw, instances, deployment, message):
+    changed = _set(raw, ("endpoint", "instance_count"), instances)
+    for key, value in deployment.items():
+        changed = _set(changed, ("endpoint", "deployment", key), value)
+    with pytest.raises(ConfigurationError) as error:
+        parse_config(changed)
+    assert message in str(error.value)
+
+
+@pytest.mark.parametrize(
+    ("instances", "deployment"),
+    [
+        (1, {"strategy": "all_at_once"}),
+        (2, {"strategy": "canary", "canary_size": "50%"}),
+        (10, {"strategy": "linear", "linear_step_size": 1, "maximum_execution_timeout_seconds": 7200}),
+        (4, {"strategy": "linear", "linear_step_size": "25%", "maximum_execution_timeout_seconds": 2401}),
+    ],
+)
+def test_traffic_steps_sagemaker_takes_are_accepted(raw, instances, deployment):
+    changed = _set(raw, ("endpoint", "instance_count"), instances)
+    for key, value in deployment.items():
+        changed = _set(changed, ("endpoint", "deployment", key), value)
+    assert parse_config(changed).endpoint.deployment.strategy == deployment["strategy"]

@@ -9,7 +9,7 @@ import re
 import pandas as pd
 import pytest
 
-from ml_on_aws.container.entrypoint import METRIC_REGEX
+from ml_on_aws.container.contract import METRIC_REGEX
 
 from .test_entrypoint_contract import RAW, failure, run_entrypoint, training_folder
 

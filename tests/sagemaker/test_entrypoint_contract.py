@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from ml_on_aws.container.entrypoint import METRIC_REGEX
+from ml_on_aws.container.contract import METRIC_REGEX
 from tests.conftest import PROJECT_ROOT, copy_project
 
 RAW = PROJECT_ROOT / "data" / "01_raw"
@@ -115,7 +115,7 @@ def test_training_writes_the_served_model_and_the_reports(trained, project_copy)
 
 def test_the_model_is_copied_aside_then_renamed_into_opt_ml_model_whole(tmp_path):
     """Through the symlink a run publishes, over an old model and a copy a killed job left aside."""
-    from ml_on_aws.container.entrypoint import publish_model
+    from ml_on_aws.container.contract import publish_model
 
     folder = tmp_path / "data" / ".mlflow_model.v2"
     (folder / "code").mkdir(parents=True)

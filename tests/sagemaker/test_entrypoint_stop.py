@@ -17,7 +17,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from ml_on_aws.container.entrypoint import STOP_GRACE_ENV, STOPPED_REASON, run_job
+from ml_on_aws.container.job_runner import STOP_GRACE_ENV, STOPPED_REASON, run_job
 from tests.conftest import PROJECT_ROOT
 
 # modes: "unwinds" (KeyboardInterrupt ends it), "ignores-interrupt" (it never ends by itself),
@@ -26,7 +26,7 @@ from tests.conftest import PROJECT_ROOT
 JOB = """
 import multiprocessing, os, sys, time
 from pathlib import Path
-from ml_on_aws.container.entrypoint import run_job
+from ml_on_aws.container.job_runner import run_job
 
 mode, folder = sys.argv[1], Path(sys.argv[2])
 

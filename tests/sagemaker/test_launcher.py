@@ -28,7 +28,7 @@ from ml_on_aws.sagemaker import requests as rq
 from ml_on_aws.sagemaker.config import load
 
 from ..conftest import run_kedro
-from .conftest import BUCKET, IMAGE_URI, REGION, ROLE_ARN
+from .conftest import BUCKET, IMAGE_URI, REGION, ROLE_ARN, record_calls, sent
 
 TRAINING_OUTPUT = f"s3://{BUCKET}/project/sagemaker/training"
 
@@ -205,8 +205,8 @@ def test_follow_prints_status_transitions_and_the_jobs_log_lines(project, client
     assert f"[{name}/algo-1-1764320000] test_roc_auc=0.8464" in printed
 
 
-def _edit(project, old: str, new: str) -> None:
-    path = project / "conf" / "aws" / "sagemaker.yml"
+def _edit(project, old: str, new: str, env: str = "aws") -> None:
+    path = project / "conf" / env / "sagemaker.yml"
     text = path.read_text()
     assert old in text
     path.write_text(text.replace(old, new, 1))
@@ -225,7 +225,7 @@ def test_bad_configuration_stops_before_any_aws_call(project, tripwire, monkeypa
     if breakage == "missing_role":
         monkeypatch.delenv("ML_ON_AWS_SAGEMAKER_ROLE_ARN")
     elif breakage == "unknown_instance_type":
-        _edit(project, "instance_type: ml.m5.large", "instance_type: ml.m5.giant")
+        _edit(project, "instance_type: ml.m5.large", "instance_type: ml.m5.giant", env="base")
     elif breakage == "s3_prefix_in_another_form":
         _edit(project, "output_s3_uri: ${_root}", "output_s3_uri: https://s3.amazonaws.com/${_root}")
     else:
@@ -313,6 +313,8 @@ def _append(project, text: str) -> None:
         (("transform",), "transform_payload", "transform.max_concurrent_transforms: max_concurrent_transforms x max_payload_mb = 10 x 20 = 200 MB"),
         (("deploy",), "volume_key_on_local_storage", "kms.volume_key_id: SageMaker refuses a volume KMS key"),
         (("train",), "image_uri", "image.uri: 'https://"),
+        (("deploy",), "canary_on_one_instance", "endpoint.deployment.strategy: a canary deployment needs endpoint.instance_count >= 2"),
+        (("deploy",), "capture_without_destination", "endpoint.data_capture.destination_s3_uri: is required when data capture is enabled"),
     ],
 )
 def test_a_configuration_over_sagemakers_limits_stops_before_any_aws_call(project, tripwire, monkeypatch, command,
@@ -333,8 +335,12 @@ def test_a_configuration_over_sagemakers_limits_stops_before_any_aws_call(projec
         _edit(project, "  output_s3_uri: ${_root}/sagemaker/transform",
               "  output_s3_uri: ${_root}/sagemaker/transform\n  max_payload_mb: 20\n  max_concurrent_transforms: 10")
     elif breakage == "volume_key_on_local_storage":
-        _edit(project, "instance_type: ml.m5.large", "instance_type: ml.g4dn.xlarge")
+        _edit(project, "instance_type: ml.m5.large", "instance_type: ml.g4dn.xlarge", env="base")
         _append(project, "kms:\n  volume_key_id: alias/volumes")
+    elif breakage == "canary_on_one_instance":
+        _edit(project, "instance_count: 2", "instance_count: 1", env="base")
+    elif breakage == "capture_without_destination":
+        _edit(project, "destination_s3_uri: ${_root}/01_raw/captured", "destination_s3_uri: null")
     else:
         monkeypatch.setenv("ML_ON_AWS_IMAGE_URI", f"https://{IMAGE_URI}")
 
@@ -343,3 +349,196 @@ def test_a_configuration_over_sagemakers_limits_stops_before_any_aws_call(projec
     assert result.exit_code != 0
     assert message in result.output, result.output
     assert tripwire == []
+
+
+# Data capture and blue/green updates (issue 18). moto keeps an endpoint config's
+# DataCaptureConfig and CloudWatch alarms but has no UpdateEndpoint: its server gets the aws
+# loop's (the endpoint takes the new config; the DeploymentConfig is not kept), so the update's
+# DeploymentConfig is read from the request as sent.
+
+MODEL_KEY = "project/sagemaker/training/ml-on-aws-train-1/output/model.tar.gz"
+ALARMS = ["ml-on-aws-invocation-5xx-errors", "ml-on-aws-model-latency", "ml-on-aws-live-quality"]
+
+
+def _moto_update_endpoint(monkeypatch, responder) -> None:
+    from moto.sagemaker.responses import SageMakerResponse
+
+    monkeypatch.setattr(SageMakerResponse, "update_endpoint", responder, raising=False)
+
+
+@pytest.fixture
+def moto_updates_endpoints(monkeypatch):
+    from ..scenario.aws_loop.emulator import update_endpoint
+
+    _moto_update_endpoint(monkeypatch, update_endpoint)
+
+
+def _rolled_back(reason: str, status: str = "InService"):
+    """UpdateEndpoint as SageMaker ends it after a rollback: the endpoint back on (or, when the
+    rollback failed, stuck off) its previous config, with a failure reason."""
+    def respond(self):
+        from moto.core.responses import ActionResult
+
+        endpoint = self.sagemaker_backend.endpoints[self._get_param("EndpointName")]
+        endpoint.failure_reason, endpoint.endpoint_status = reason, status
+        return ActionResult({"EndpointArn": endpoint.arn})
+
+    return respond
+
+
+def test_deploy_creates_the_endpoint_with_data_capture_and_its_rollback_alarms(project, client, bucket):
+    bucket.put_object(Bucket=BUCKET, Key=MODEL_KEY, Body=_model_archive())
+
+    result = kedro_sagemaker(project, "deploy", "--wait")
+
+    assert result.exit_code == 0, result.output
+    endpoint = client.describe_endpoint(EndpointName="ml-on-aws")
+    capture = client.describe_endpoint_config(EndpointConfigName=endpoint["EndpointConfigName"])["DataCaptureConfig"]
+    destination = f"s3://{BUCKET}/project/01_raw/captured"
+    assert (capture["EnableCapture"], capture["DestinationS3Uri"], capture["InitialSamplingPercentage"]) == (True, destination, 100)
+    assert f"Data capture: 100% of requests and responses to {destination}/ml-on-aws/AllTraffic/yyyy/mm/dd/hh/" in result.output
+    alarms = {a["AlarmName"]: a for a in boto3.client("cloudwatch", region_name=REGION).describe_alarms()["MetricAlarms"]}
+    assert sorted(alarms) == sorted(ALARMS)
+    assert alarms["ml-on-aws-invocation-5xx-errors"]["Dimensions"] == [
+        {"Name": "EndpointName", "Value": "ml-on-aws"}, {"Name": "VariantName", "Value": "AllTraffic"}]
+    # The live-quality metric where conf/{base,aws}/cloudwatch.yml publishes it.
+    live = alarms["ml-on-aws-live-quality"]
+    assert (live["Namespace"], live["MetricName"]) == ("MlOnAws", "live_roc_auc")
+    assert live["Dimensions"] == [{"Name": "ModelName", "Value": "ml-on-aws"}, {"Name": "Environment", "Value": "aws"},
+                                  {"Name": "Dataset", "Value": "raw_data"}]
+
+
+def test_capture_switched_off_leaves_it_out_of_the_endpoint_config(project, client, bucket):
+    bucket.put_object(Bucket=BUCKET, Key=MODEL_KEY, Body=_model_archive())
+    _edit(project, "  data_capture:\n    enabled: true", "  data_capture:\n    enabled: false")
+
+    result = kedro_sagemaker(project, "deploy")
+
+    assert result.exit_code == 0, result.output
+    endpoint = client.describe_endpoint(EndpointName="ml-on-aws")
+    assert not client.describe_endpoint_config(EndpointConfigName=endpoint["EndpointConfigName"]).get("DataCaptureConfig")
+    assert "Data capture: off" in result.output
+
+
+def test_a_second_deploy_updates_blue_green_with_the_rollback_alarms_read_as_sent_since_moto_drops_deployment_config(
+        project, client, bucket, moto_updates_endpoints):
+    bucket.put_object(Bucket=BUCKET, Key=MODEL_KEY, Body=_model_archive())
+    session = boto3.Session(region_name=REGION)
+    calls = record_calls(session.events)
+    printed: list[str] = []
+    config = load(project, "aws")
+
+    assert launcher.Launcher(config, project, printed.append, session=session, poll_seconds=0).deploy(wait=True)
+    assert launcher.Launcher(config, project, printed.append, session=session, poll_seconds=0).deploy(wait=True)
+
+    [first, second] = [params["EndpointConfigName"] for name, params in calls if name == "CreateEndpointConfig"]
+    update = sent(calls, "UpdateEndpoint")
+    assert update["EndpointConfigName"] == second
+    assert update["DeploymentConfig"] == {
+        "BlueGreenUpdatePolicy": {
+            "TrafficRoutingConfiguration": {"Type": "CANARY", "WaitIntervalInSeconds": 600,
+                                            "CanarySize": {"Type": "INSTANCE_COUNT", "Value": 1}},
+            "TerminationWaitInSeconds": 0,
+            "MaximumExecutionTimeoutInSeconds": 3600,
+        },
+        "AutoRollbackConfiguration": {"Alarms": [{"AlarmName": name} for name in ALARMS]},
+    }
+    # The alarms the update names exist before it is sent.
+    operations = [name for name, _ in calls]
+    assert operations.index("PutMetricAlarm") < operations.index("UpdateEndpoint")
+    assert client.describe_endpoint(EndpointName="ml-on-aws")["EndpointConfigName"] == second != first
+    assert client.describe_endpoint_config(EndpointConfigName=second)["DataCaptureConfig"]["EnableCapture"]
+    assert (f"Updating endpoint ml-on-aws to {second}: blue/green, canary of 1 instance(s), baking 600 s after each "
+            f"step, rollback on {', '.join(ALARMS)}") in printed
+    assert printed[-1] == "endpoint ml-on-aws: InService"
+
+
+@pytest.mark.parametrize(("status", "line"), [
+    ("InService", "Rolled back: endpoint ml-on-aws still serves {first}, not {second}: Alarm ml-on-aws-model-latency fired"),
+    ("UpdateRollbackFailed", "Rollback failed: endpoint ml-on-aws is UpdateRollbackFailed (fix by hand, then deploy again): "
+                             "Alarm ml-on-aws-model-latency fired"),
+])
+def test_a_rolled_back_update_is_said_in_one_line_and_fails_the_command(project, client, bucket, monkeypatch, status, line):
+    bucket.put_object(Bucket=BUCKET, Key=MODEL_KEY, Body=_model_archive())
+    assert kedro_sagemaker(project, "deploy").exit_code == 0
+    first = client.describe_endpoint(EndpointName="ml-on-aws")["EndpointConfigName"]
+    _moto_update_endpoint(monkeypatch, _rolled_back("Alarm ml-on-aws-model-latency fired", status))
+
+    result = kedro_sagemaker(project, "deploy", "--wait")
+
+    assert result.exit_code == 1, result.output
+    [second] = [c["EndpointConfigName"] for c in client.list_endpoint_configs()["EndpointConfigs"]
+                if c["EndpointConfigName"] != first]
+    assert result.output.rstrip().splitlines()[-1] == line.format(first=first, second=second)
+
+
+def test_rollback_alarms_nobody_created_stop_the_update_before_anything_is_created(project, client, bucket,
+                                                                                    moto_updates_endpoints):
+    bucket.put_object(Bucket=BUCKET, Key=MODEL_KEY, Body=_model_archive())
+    _edit(project, "      create: true", "      create: false", env="base")
+    assert kedro_sagemaker(project, "deploy").exit_code == 0  # a new endpoint has no deployment to guard
+    configs = client.list_endpoint_configs()["EndpointConfigs"]
+
+    result = kedro_sagemaker(project, "deploy")
+
+    assert result.exit_code != 0
+    assert (f"endpoint.deployment.rollback_alarms: CloudWatch has no alarm {', '.join(ALARMS)} in {REGION}; "
+            "nothing was deployed") in result.output
+    assert client.list_endpoint_configs()["EndpointConfigs"] == configs
+    assert len(client.list_models()["Models"]) == 1
+
+
+def test_the_phases_and_the_outcome_of_an_update_are_read_from_describe_endpoint():
+    updating = {
+        "EndpointName": "ml-on-aws", "EndpointStatus": "Updating", "EndpointConfigName": "old",
+        "PendingDeploymentSummary": {"EndpointConfigName": "new", "ProductionVariants": [{
+            "VariantName": "AllTraffic", "CurrentInstanceCount": 1, "DesiredInstanceCount": 2, "CurrentWeight": 1.0,
+            "VariantStatus": [{"Status": "Baking", "StatusMessage": "Baking canary for 600 seconds"}],
+        }]},
+    }
+    assert launcher.deployment_phases(updating) == [
+        "Updating, new fleet AllTraffic (1/2 instances, weight 1) Baking: Baking canary for 600 seconds"]
+    assert launcher.deployment_phases({"EndpointStatus": "InService"}) == []
+    assert launcher.update_outcome({**updating, "EndpointStatus": "InService", "EndpointConfigName": "new"}, "new") == (
+        True, ["endpoint ml-on-aws: InService"])
+    assert launcher.update_outcome({**updating, "EndpointStatus": "InService"}, "new") == (
+        False, ["Rolled back: endpoint ml-on-aws still serves old, not new"])
+    assert launcher.update_outcome({**updating, "EndpointStatus": "Failed", "FailureReason": "no capacity"}, "new")[0] is False
+
+
+def test_following_an_update_shows_each_phase_once_and_sees_the_rollback(project, client, bucket):
+    """SageMaker's progress through a canary that an alarm rolls back, as DescribeEndpoint reports
+    it (moto has no deployments: a before-call hook answers DescribeEndpoint, each state twice,
+    for the waiter's call and the launcher's)."""
+    bucket.put_object(Bucket=BUCKET, Key=MODEL_KEY, Body=_model_archive())
+    assert kedro_sagemaker(project, "deploy").exit_code == 0
+    old = client.describe_endpoint(EndpointName="ml-on-aws")
+
+    def pending(status: str, message: str, weight: float) -> dict:
+        return {"EndpointConfigName": "new", "ProductionVariants": [{
+            "VariantName": "AllTraffic", "CurrentInstanceCount": 2, "DesiredInstanceCount": 2, "CurrentWeight": weight,
+            "VariantStatus": [{"Status": status, "StatusMessage": message}]}]}
+
+    states = [
+        {**old, "EndpointStatus": "Updating", "PendingDeploymentSummary": pending("Creating", "Launching instances", 0.0)},
+        {**old, "EndpointStatus": "Updating", "PendingDeploymentSummary": pending("Baking", "Canary: 1 instance", 1.0)},
+        {**old, "EndpointStatus": "RollingBack"},
+        {**old, "EndpointStatus": "InService", "FailureReason": "ml-on-aws-invocation-5xx-errors in ALARM"},
+    ]
+    script = [state for state in states for _ in range(2)]
+    client.meta.events.register("before-call.sagemaker.DescribeEndpoint",
+                                lambda **_: (AWSResponse("", 200, {}, None), script.pop(0) if len(script) > 1 else script[0]))
+    printed: list[str] = []
+
+    description = follow(client, launcher.ENDPOINT, "ml-on-aws", printed.append, poll_seconds=0)
+
+    assert printed == [
+        "ml-on-aws: Updating",
+        "ml-on-aws: Updating, new fleet AllTraffic (2/2 instances, weight 0) Creating: Launching instances",
+        "ml-on-aws: Updating, new fleet AllTraffic (2/2 instances, weight 1) Baking: Canary: 1 instance",
+        "ml-on-aws: RollingBack",
+        "ml-on-aws: InService",
+    ]
+    assert launcher.update_outcome(description, "new") == (False, [
+        f"Rolled back: endpoint ml-on-aws still serves {old['EndpointConfigName']}, not new: "
+        "ml-on-aws-invocation-5xx-errors in ALARM"])

@@ -10,7 +10,10 @@ import json
 import boto3
 import pytest
 
-from ml_on_aws.control.local import LocalRunner, batches, final_metrics
+from ml_on_aws.control.local.containers import final_metrics
+from ml_on_aws.control.local.runner import LocalRunner
+from ml_on_aws.control.local.staging import stage_processing, stage_training
+from ml_on_aws.control.local.transform import batches
 from ml_on_aws.sagemaker import requests as rq
 from ml_on_aws.sagemaker.config import parse_config, read
 
@@ -43,7 +46,7 @@ def config(aws):
 
 def test_training_layout_matches_sagemakers(config, s3, tmp_path):
     request = rq.training_job_request(config, image_uri=IMAGE_URI, job_name="job", commit="c")
-    [instance] = LocalRunner(s3, print).stage_training(request, tmp_path)
+    [instance] = stage_training(s3, request, tmp_path, {})
 
     config_dir = instance.folder / "input" / "config"
     assert json.loads((config_dir / "hyperparameters.json").read_text()) == {
@@ -69,7 +72,7 @@ def test_sharded_processing_input_gives_each_object_to_exactly_one_instance(conf
         config, "inference", image_uri=IMAGE_URI, job_name="job", commit="c",
         model_data_url=f"s3://{BUCKET}/project/models/model.tar.gz",
     )
-    instances = LocalRunner(s3, print).stage_processing(request, tmp_path)
+    instances = stage_processing(s3, request, tmp_path, {})
 
     assert [i.host for i in instances] == ["algo-1", "algo-2", "algo-3"]
     shares = []
@@ -107,8 +110,10 @@ def test_batch_transform_splits_lines_into_payload_sized_batches():
 def test_local_jobs_publish_no_metrics_unless_told_and_run_in_the_configured_region(config, s3, tmp_path):
     request = rq.training_job_request(config, image_uri=IMAGE_URI, job_name="job", commit="c")
 
-    [local] = LocalRunner(s3, print).stage_training(request, tmp_path / "local")
-    [told] = LocalRunner(s3, print, environment={"ML_ON_AWS_PUBLISH_METRICS": "true"}).stage_training(request, tmp_path / "told")
+    runner = LocalRunner(s3, print)
+    told_runner = LocalRunner(s3, print, environment={"ML_ON_AWS_PUBLISH_METRICS": "true"})
+    [local] = stage_training(s3, request, tmp_path / "local", runner.environment)
+    [told] = stage_training(s3, request, tmp_path / "told", told_runner.environment)
 
     assert local.environment["ML_ON_AWS_PUBLISH_METRICS"] == "false"
     assert told.environment["ML_ON_AWS_PUBLISH_METRICS"] == "true"

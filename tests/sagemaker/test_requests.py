@@ -127,13 +127,14 @@ def test_model_endpoint_and_transform_requests_reach_sagemaker(config, sagemaker
 
     sagemaker.create_endpoint_config(**rq.endpoint_config_request(config, config_name="c1", model_name="m1", commit=COMMIT))
     [variant] = sagemaker.describe_endpoint_config(EndpointConfigName="c1")["ProductionVariants"]
-    assert (variant["ModelName"], variant["InstanceType"], variant["InitialInstanceCount"]) == ("m1", "ml.m5.large", 1)
+    assert (variant["ModelName"], variant["InstanceType"], variant["InitialInstanceCount"]) == ("m1", "ml.m5.large", 2)
 
     sagemaker.create_endpoint(**rq.endpoint_request(config, config_name="c1", commit=COMMIT, exists=False))
     assert sagemaker.describe_endpoint(EndpointName="ml-on-aws")["EndpointConfigName"] == "c1"
-    # moto has no update_endpoint: botocore's validator checks the in-place update request.
+    # moto has no update_endpoint: botocore's validator checks the in-place update request
+    # (tests below: its DeploymentConfig).
     update = rq.endpoint_request(config, config_name="c2", commit=COMMIT, exists=True)
-    assert update == {"EndpointName": "ml-on-aws", "EndpointConfigName": "c2"}
+    assert {k: v for k, v in update.items() if k != "DeploymentConfig"} == {"EndpointName": "ml-on-aws", "EndpointConfigName": "c2"}
     _valid("UpdateEndpoint", update)
 
     sagemaker.create_transform_job(**rq.transform_job_request(config, job_name="t1", model_name="m1", commit=COMMIT))
@@ -363,3 +364,118 @@ def test_check_requests_builds_every_configured_request(aws):
     raw.pop("transform")
     raw["environment"] = {f"V{i}": "x" for i in range(17)}
     rq.check_requests(parse_config(raw), image_uri=IMAGE_URI, commit=COMMIT)
+
+
+# Data capture and blue/green deployments (issue 18): the shipped aws configuration, and variants
+# of it, validated by botocore's model; what moto keeps is read back from it.
+
+CAPTURE_DESTINATION = f"s3://{BUCKET}/project/01_raw/captured"
+
+
+def _endpoint(kms: dict | None = None, **changes) -> object:
+    """conf/aws's configuration with keys of ``endpoint`` replaced (``deployment__strategy`` is
+    ``endpoint.deployment.strategy``) and the ``kms`` keys given."""
+    raw = read(ROOT, "aws")
+    raw["kms"] = {**raw["kms"], **(kms or {})}
+    for dotted, value in changes.items():
+        node = raw["endpoint"]
+        *parents, last = dotted.split("__")
+        for part in parents:
+            node = node[part]
+        node[last] = value
+    return parse_config(raw)
+
+
+def test_the_endpoint_config_captures_requests_and_responses_and_moto_keeps_it(aws, sagemaker, calls):
+    config = _with()
+    sagemaker.create_model(**rq.model_request(config, model_name="m1", image_uri=IMAGE_URI, model_data_url=MODEL_DATA, commit=COMMIT))
+    request = rq.endpoint_config_request(config, config_name="c1", model_name="m1", commit=COMMIT)
+    _valid("CreateEndpointConfig", request)
+    sagemaker.create_endpoint_config(**request)
+
+    captured = sagemaker.describe_endpoint_config(EndpointConfigName="c1")["DataCaptureConfig"]
+    assert captured == {
+        "EnableCapture": True,
+        "InitialSamplingPercentage": 100,
+        # Where the catalog's captured_data points under --env aws (issue 18, interface 1).
+        "DestinationS3Uri": CAPTURE_DESTINATION,
+        "CaptureOptions": [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}],
+        "CaptureContentTypeHeader": {"CsvContentTypes": ["text/csv"], "JsonContentTypes": ["application/json"]},
+    }
+    assert sent(calls, "CreateEndpointConfig")["DataCaptureConfig"] == captured
+
+
+@pytest.mark.parametrize(("changes", "kms", "expected"), [
+    ({"data_capture__enabled": False}, {}, None),
+    ({}, {"output_key_id": "alias/outputs"},
+     {"KmsKeyId": "alias/outputs", "CaptureOptions": [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}]}),
+    ({"data_capture__kms_key_id": "alias/capture"}, {"output_key_id": "alias/outputs"},
+     {"KmsKeyId": "alias/capture", "CaptureOptions": [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}]}),
+    ({"data_capture__capture_output": False, "data_capture__sampling_percentage": 20}, {},
+     {"CaptureOptions": [{"CaptureMode": "Input"}], "InitialSamplingPercentage": 20}),
+    ({"data_capture__csv_content_types": ["text/csv", "text/plain"]}, {},
+     {"CaptureContentTypeHeader": {"CsvContentTypes": ["text/csv", "text/plain"], "JsonContentTypes": ["application/json"]}}),
+], ids=["off", "output-kms-key", "own-kms-key", "input-only-20-percent", "more-csv-types"])
+def test_data_capture_follows_its_switch_sampling_and_kms_key(aws, changes, kms, expected):
+    request = rq.endpoint_config_request(_endpoint(kms, **changes), config_name="c", model_name="m", commit=COMMIT)
+    _valid("CreateEndpointConfig", request)
+    if expected is None:
+        assert "DataCaptureConfig" not in request
+    else:
+        assert request["DataCaptureConfig"].items() >= expected.items()
+        assert "KmsKeyId" not in request  # the endpoint's volume key is kms.volume_key_id, unset here
+
+
+ROLLBACK_ALARMS = [{"AlarmName": "ml-on-aws-invocation-5xx-errors"}, {"AlarmName": "ml-on-aws-model-latency"},
+                   {"AlarmName": "ml-on-aws-live-quality"}]
+
+
+@pytest.mark.parametrize(("changes", "routing"), [
+    ({}, {"Type": "CANARY", "WaitIntervalInSeconds": 600, "CanarySize": {"Type": "INSTANCE_COUNT", "Value": 1}}),
+    ({"instance_count": 4, "deployment__canary_size": "25%", "deployment__wait_interval_seconds": 300},
+     {"Type": "CANARY", "WaitIntervalInSeconds": 300, "CanarySize": {"Type": "CAPACITY_PERCENT", "Value": 25}}),
+    ({"instance_count": 4, "deployment__strategy": "linear"},
+     {"Type": "LINEAR", "WaitIntervalInSeconds": 600, "LinearStepSize": {"Type": "INSTANCE_COUNT", "Value": 1}}),
+    ({"instance_count": 10, "deployment__strategy": "linear", "deployment__linear_step_size": "20%",
+      "deployment__wait_interval_seconds": 120},
+     {"Type": "LINEAR", "WaitIntervalInSeconds": 120, "LinearStepSize": {"Type": "CAPACITY_PERCENT", "Value": 20}}),
+    ({"instance_count": 1, "deployment__strategy": "all_at_once"}, {"Type": "ALL_AT_ONCE", "WaitIntervalInSeconds": 600}),
+], ids=["canary-shipped", "canary-percent", "linear-instances", "linear-percent", "all-at-once-one-instance"])
+def test_an_update_is_a_blue_green_deployment_rolled_back_by_the_endpoints_alarms(aws, changes, routing):
+    request = rq.endpoint_request(_endpoint(**changes), config_name="c2", commit=COMMIT, exists=True)
+    _valid("UpdateEndpoint", request)
+    assert request["DeploymentConfig"] == {
+        "BlueGreenUpdatePolicy": {
+            "TrafficRoutingConfiguration": routing,
+            "TerminationWaitInSeconds": 0,
+            "MaximumExecutionTimeoutInSeconds": 3600,
+        },
+        "AutoRollbackConfiguration": {"Alarms": ROLLBACK_ALARMS},
+    }
+
+
+def test_rollback_alarms_can_be_named_or_left_out(aws):
+    named = rq.endpoint_request(_endpoint(deployment__rollback_alarms=["team-endpoint-errors"]),
+                                config_name="c", commit=COMMIT, exists=True)
+    assert named["DeploymentConfig"]["AutoRollbackConfiguration"] == {"Alarms": [{"AlarmName": "team-endpoint-errors"}]}
+    none = rq.endpoint_request(_endpoint(deployment__rollback_alarms=[]), config_name="c", commit=COMMIT, exists=True)
+    _valid("UpdateEndpoint", none)
+    assert "AutoRollbackConfiguration" not in none["DeploymentConfig"]
+    # A new endpoint has no deployment to guard.
+    assert "DeploymentConfig" not in rq.endpoint_request(_endpoint(), config_name="c", commit=COMMIT, exists=False)
+
+
+def test_extra_tags_join_the_endpoint_configs_tags_and_count_against_the_limit(aws):
+    lineage = [{"Key": "ml-on-aws:model-version", "Value": "credit/3"}, {"Key": "project", "Value": "override"}]
+    request = rq.endpoint_config_request(_with(), config_name="c", model_name="m", commit=COMMIT, extra_tags=lineage)
+    _valid("CreateEndpointConfig", request)
+    tags = {t["Key"]: t["Value"] for t in request["Tags"]}
+    assert tags["ml-on-aws:model-version"] == "credit/3"
+    assert tags["project"] == "override"  # an extra tag replaces a configured one of the same key
+    assert len(request["Tags"]) == len(set(tags))
+
+    at_limit = {f"t{i}": "v" for i in range(47)}  # + the project's 2 + 1 extra = 50
+    rq.endpoint_config_request(_with(tags=at_limit), config_name="c", model_name="m", commit=COMMIT, extra_tags=lineage[:1])
+    with pytest.raises(ConfigurationError, match=r"tags: 51 entries \(48 configured \+ 3 the project adds: .*ml-on-aws:model-version"):
+        rq.endpoint_config_request(_with(tags={**at_limit, "one-more": "v"}), config_name="c", model_name="m",
+                                   commit=COMMIT, extra_tags=lineage[:1])

@@ -124,6 +124,7 @@ def deploy_stack(metadata: Any, stack_name: str, env: str, image_tag: str | None
                 f"name_prefix in sagemaker.yml is {config['name_prefix']!r} but the stack lets the functions start "
                 f"only jobs named {expected}-*; pass -p JobNamePrefix={config['name_prefix']}."
             )
+        check_monitoring_schedule(config, parameters, env)
         package = package_bytes(config, vendor=vendor)
         return package, package_key(stack_outputs["DataPrefix"], package)
 
@@ -139,6 +140,19 @@ def deploy_stack(metadata: Any, stack_name: str, env: str, image_tag: str | None
         click.echo(f"  {key}: {value}")
     click.echo(f"For `--env {env}`: export ML_ON_AWS_BUCKET={found['BucketName']} ML_ON_AWS_PREFIX={found['DataPrefix']} "
                f"ML_ON_AWS_SAGEMAKER_ROLE_ARN={found['SageMakerExecutionRoleArn']}")
+    if found.get("DashboardUrl"):
+        click.echo(f"Dashboard: {found['DashboardUrl']}")
+
+
+def check_monitoring_schedule(config: dict[str, Any], parameters: dict[str, str], env: str) -> None:
+    """A schedule (MonitoringPeriodHours) needs the processing job it starts in sagemaker.yml."""
+    pipeline = parameters.get("MonitoringPipeline") or "monitoring"
+    if parameters.get("MonitoringPeriodHours") and pipeline not in config["processing"]["pipelines"]:
+        raise ConfigurationError(
+            f"MonitoringPeriodHours schedules the processing job of pipeline {pipeline!r}, but "
+            f"processing.pipelines.{pipeline} is not in sagemaker.yml of --env {env}; configure it "
+            "(docs/architecture.md, \"Live traffic\") or leave MonitoringPeriodHours empty."
+        )
 
 
 def _pushed_tag(project: Path) -> str:

@@ -2,7 +2,7 @@
 
 Contents:
 
-- the handler module and every project module it imports, found by reading the imports
+- the handler modules and every project module they import, found by reading the imports
   (:func:`project_modules`; the SageMaker request builders and configuration schema among them),
   so a job started by Lambda is the same request as one started by ``kedro sagemaker``;
 - ``sagemaker_config.json``: ``conf/<env>/sagemaker.yml`` resolved and validated at build time
@@ -38,10 +38,11 @@ from pathlib import Path
 from typing import Any
 
 from ml_on_aws.control.imports import SOURCE_ROOT, module_closure
-from ml_on_aws.lambda_runtime.handlers import CONFIG_FILE_NAME
+from ml_on_aws.lambda_runtime.jobs import CONFIG_FILE_NAME
 from ml_on_aws.sagemaker import config as sagemaker_config
 
-HANDLER_MODULE = "ml_on_aws.lambda_runtime.handlers"
+# The modules the stack's functions name as Handler (infra/stack.yml; a test checks every one is here).
+HANDLER_MODULES = ("ml_on_aws.lambda_runtime.handlers", "ml_on_aws.lambda_runtime.monitoring")
 # Distributions the handler's modules import that the Lambda runtime lacks (ml_on_aws.core.config
 # imports yaml).
 VENDORED = ("pydantic", "pydantic-core", "annotated-types", "typing-extensions", "typing-inspection", "pyyaml")
@@ -137,8 +138,9 @@ def install_for_lambda(target: Path, names: tuple[str, ...] = VENDORED) -> None:
 
 
 def project_modules() -> list[str]:
-    """The project's files in the package: the handler module and what it imports, transitively."""
-    return [path.relative_to(SOURCE_ROOT).as_posix() for path in module_closure(HANDLER_MODULE)]
+    """The project's files in the package: the handler modules and what they import, transitively."""
+    files = {path for module in HANDLER_MODULES for path in module_closure(module)}
+    return [path.relative_to(SOURCE_ROOT).as_posix() for path in sorted(files)]
 
 
 def package_bytes(config: Mapping[str, Any], vendor: str = "auto") -> bytes:

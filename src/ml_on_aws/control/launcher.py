@@ -4,6 +4,11 @@ Every command builds its request with :mod:`.requests` from the validated config
 then either sends it to SageMaker or hands it to the local runner (:mod:`.local`), which
 answers with the same ``describe_*`` shape. Following a job uses botocore's waiters for the
 end states and prints status transitions and the job's CloudWatch log lines meanwhile.
+
+``deploy`` on an existing endpoint is a blue/green update that SageMaker rolls back when a
+rollback alarm fires: the launcher creates those alarms first (``alarms.create``), follows the
+deployment's phases and reports a rollback, which leaves the endpoint InService on its old
+configuration, as a failure.
 """
 
 from __future__ import annotations
@@ -17,11 +22,13 @@ from typing import Any
 
 from botocore.exceptions import ClientError, WaiterError
 
+from ml_on_aws.aws.cloudwatch import CloudWatchConfig, dimensions
 from ml_on_aws.control.image import pushed_image_uri
 from ml_on_aws.core.config import ConfigurationError
 from ml_on_aws.core.git import git_commit
+from ml_on_aws.sagemaker import alarms
 from ml_on_aws.sagemaker import requests as rq
-from ml_on_aws.sagemaker.config import SageMakerConfig
+from ml_on_aws.sagemaker.config import SageMakerConfig, required_section
 from ml_on_aws.sagemaker.models import newest_model
 
 Echo = Callable[[str], None]
@@ -43,6 +50,8 @@ class JobKind:
     waiter: str
     log_group: str
     success: tuple[str, ...] = ("Completed",)
+    # End states the waiter does not know: following stops there too.
+    ends: tuple[str, ...] = ()
 
     def log_location(self, name: str) -> tuple[str, str]:
         """CloudWatch log group and stream prefix of the resource ``name``."""
@@ -66,6 +75,8 @@ TRANSFORM = JobKind(
 ENDPOINT = JobKind(
     "endpoint", "create_endpoint", "describe_endpoint", "EndpointName",
     "EndpointStatus", "endpoint_in_service", "/aws/sagemaker/Endpoints", success=("InService",),
+    # botocore's endpoint_in_service waiter fails on Failed only; a rollback that failed ends too.
+    ends=("UpdateRollbackFailed",),
 )
 
 
@@ -133,6 +144,7 @@ def follow(
         except WaiterError as exc:
             finished = exc.kwargs.get("reason") != "Max attempts exceeded"
         description = getattr(client, kind.describe)(**{kind.name_key: name})
+        finished = finished or description[kind.status_key] in kind.ends
         for status in _statuses(kind, description):
             if status not in shown:
                 shown.append(status)
@@ -149,7 +161,40 @@ def _statuses(kind: JobKind, description: dict[str, Any]) -> list[str]:
         f"{t['Status']}" + (f" ({t['StatusMessage']})" if t.get("StatusMessage") else "")
         for t in description.get("SecondaryStatusTransitions", [])
     ]
-    return [*transitions, description[kind.status_key]]
+    return [*transitions, description[kind.status_key], *deployment_phases(description)]
+
+
+def deployment_phases(description: dict[str, Any]) -> list[str]:
+    """The phases of a blue/green update in a ``describe_endpoint`` response: each variant of the
+    new (green) fleet in ``PendingDeploymentSummary`` with its status (Creating, ActivatingTraffic,
+    Baking, ...), the status message, instances and traffic weight."""
+    pending = description.get("PendingDeploymentSummary") or {}
+    phases = []
+    for variant in pending.get("ProductionVariants", []):
+        fleet = f"new fleet {variant['VariantName']}"
+        if variant.get("CurrentInstanceCount") is not None:
+            fleet += f" ({variant['CurrentInstanceCount']}/{variant.get('DesiredInstanceCount', '?')} instances"
+            fleet += f", weight {variant['CurrentWeight']:g})" if variant.get("CurrentWeight") is not None else ")"
+        for status in variant.get("VariantStatus", []):
+            message = f": {status['StatusMessage']}" if status.get("StatusMessage") else ""
+            phases.append(f"{description['EndpointStatus']}, {fleet} {status['Status']}{message}")
+    return phases
+
+
+def update_outcome(description: dict[str, Any], config_name: str) -> tuple[bool, list[str]]:
+    """Whether an endpoint update to ``config_name`` took effect, and the lines that say so.
+
+    A rolled-back update (an alarm fired during a baking period, or the new fleet failed to start)
+    leaves the endpoint InService on its previous configuration, with a FailureReason that may be
+    empty (terraform-provider-aws issue 48997), so the configuration it serves is what tells."""
+    name, status = description.get("EndpointName", ""), description["EndpointStatus"]
+    serving = description.get("EndpointConfigName")
+    reason = f": {description['FailureReason']}" if description.get("FailureReason") else ""
+    if status == "InService" and serving != config_name:
+        return False, [f"Rolled back: endpoint {name} still serves {serving}, not {config_name}{reason}"]
+    if status == "UpdateRollbackFailed":
+        return False, [f"Rollback failed: endpoint {name} is {status} (fix by hand, then deploy again){reason}"]
+    return outcome(ENDPOINT, description)
 
 
 def outcome(kind: JobKind, description: dict[str, Any]) -> tuple[bool, list[str]]:
@@ -185,10 +230,13 @@ class Launcher:
         session: Any = None,
         poll_seconds: float = 30.0,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        metrics: CloudWatchConfig | None = None,
     ) -> None:
         import boto3
 
         self.config = config
+        # Where the project's metrics are (cloudwatch.yml): the live-quality alarm watches one.
+        self.metrics = metrics or CloudWatchConfig()
         self.project_path = project_path
         self.echo = echo
         self.local = local
@@ -241,24 +289,58 @@ class Launcher:
         model = self._model_request(self._name("model"))
         if self.local:
             return self._local_runner().serve(model, wait=wait)
+        endpoint_name = required_section(self.config.endpoint, "endpoint").name
+        sagemaker = self.client("sagemaker")
+        exists = self._endpoint_exists(sagemaker)
+        # Before the update that names them: SageMaker watches alarms that exist.
+        rollback_alarms = self._endpoint_alarms(update=exists)
         self._create_model(model)
         config_name = self._name("endpoint-config")
-        sagemaker = self.client("sagemaker")
-        sagemaker.create_endpoint_config(
-            **rq.endpoint_config_request(
-                self.config, config_name=config_name, model_name=model["ModelName"], commit=self.commit
-            )
+        endpoint_config = rq.endpoint_config_request(
+            self.config, config_name=config_name, model_name=model["ModelName"], commit=self.commit
         )
-        endpoint = rq.endpoint_request(
-            self.config, config_name=config_name, commit=self.commit, exists=self._endpoint_exists(sagemaker)
-        )
-        if "Tags" in endpoint:
+        sagemaker.create_endpoint_config(**endpoint_config)
+        self.echo(_capture_line(endpoint_config, endpoint_name))
+        endpoint = rq.endpoint_request(self.config, config_name=config_name, commit=self.commit, exists=exists)
+        if not exists:
             self._once_config_is_visible(sagemaker, sagemaker.create_endpoint, endpoint)
             self.echo(f"Creating endpoint {endpoint['EndpointName']} with {config_name}")
-        else:
-            self._once_config_is_visible(sagemaker, sagemaker.update_endpoint, endpoint)
-            self.echo(f"Updating endpoint {endpoint['EndpointName']} to {config_name}")
-        return self._report(ENDPOINT, endpoint["EndpointName"], wait)
+            return self._report(ENDPOINT, endpoint["EndpointName"], wait)
+        self._once_config_is_visible(sagemaker, sagemaker.update_endpoint, endpoint)
+        self.echo(f"Updating endpoint {endpoint['EndpointName']} to {config_name}: {_rollout_line(endpoint, rollback_alarms)}")
+        if not wait:
+            return self._report(ENDPOINT, endpoint["EndpointName"], wait)
+        description = follow(sagemaker, ENDPOINT, endpoint["EndpointName"], self.echo, logs=self.client("logs"),
+                             poll_seconds=self.poll_seconds)
+        succeeded, lines = update_outcome(description, config_name)
+        for line in lines:
+            self.echo(line)
+        return succeeded
+
+    def _endpoint_alarms(self, *, update: bool) -> list[str]:
+        """Create (or bring up to date) the endpoint's alarms when ``alarms.create``; before an
+        update, make sure every rollback alarm exists. Returns the rollback alarm names."""
+        assert self.config.endpoint is not None
+        endpoint = self.config.endpoint
+        cloudwatch = self.client("cloudwatch")
+        if endpoint.deployment.alarms.create:
+            requests = alarms.endpoint_alarm_requests(
+                self.config, metric_namespace=self.metrics.namespace, metric_dimensions=dimensions(self.metrics)
+            )
+            for request in requests:
+                cloudwatch.put_metric_alarm(**request)
+            self.echo(f"Alarms of endpoint {endpoint.name}: {', '.join(r['AlarmName'] for r in requests)}")
+        names = alarms.rollback_alarm_names(endpoint)
+        if update and names:
+            found = {a["AlarmName"] for a in cloudwatch.describe_alarms(AlarmNames=names)["MetricAlarms"]}
+            missing = [name for name in names if name not in found]
+            if missing:
+                raise ConfigurationError(
+                    f"endpoint.deployment.rollback_alarms: CloudWatch has no alarm {', '.join(missing)} in "
+                    f"{self.session.region_name}; nothing was deployed. Deploy the stack with EndpointName="
+                    f"{endpoint.name}, set endpoint.deployment.alarms.create: true, or list alarms that exist."
+                )
+        return names
 
     def _once_config_is_visible(self, sagemaker: Any, send: Callable[..., Any], request: dict[str, Any]) -> None:
         """Send ``request`` once its new endpoint config can be read.
@@ -307,7 +389,7 @@ class Launcher:
         self.echo(f"Created model {request['ModelName']} from {request['PrimaryContainer']['ModelDataUrl']}")
 
     def _local_runner(self) -> Any:
-        from ml_on_aws.control.local import LocalRunner
+        from ml_on_aws.control.local.runner import LocalRunner
 
         local = self.config.local
         return LocalRunner(
@@ -343,3 +425,25 @@ class Launcher:
         for line in lines:
             self.echo(line)
         return succeeded
+
+
+def _capture_line(endpoint_config: dict[str, Any], endpoint_name: str) -> str:
+    capture = endpoint_config.get("DataCaptureConfig")
+    if not capture:
+        return "Data capture: off (endpoint.data_capture.enabled)"
+    modes = " and ".join({"Input": "requests", "Output": "responses"}[o["CaptureMode"]] for o in capture["CaptureOptions"])
+    [variant] = endpoint_config["ProductionVariants"]
+    return (f"Data capture: {capture['InitialSamplingPercentage']}% of {modes} to "
+            f"{capture['DestinationS3Uri'].rstrip('/')}/{endpoint_name}/{variant['VariantName']}/yyyy/mm/dd/hh/")
+
+
+def _rollout_line(request: dict[str, Any], rollback_alarms: list[str]) -> str:
+    policy = request["DeploymentConfig"]["BlueGreenUpdatePolicy"]
+    routing = policy["TrafficRoutingConfiguration"]
+    size = routing.get("CanarySize") or routing.get("LinearStepSize")
+    step = ""
+    if size:
+        step = f" of {size['Value']}{'%' if size['Type'] == 'CAPACITY_PERCENT' else ' instance(s)'}"
+    guard = f"rollback on {', '.join(rollback_alarms)}" if rollback_alarms else "no rollback alarms"
+    return (f"blue/green, {routing['Type'].lower()}{step}, baking {routing['WaitIntervalInSeconds']} s after each step, "
+            f"{guard}")

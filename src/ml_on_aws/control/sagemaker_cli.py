@@ -35,12 +35,14 @@ def _options(command: Callable) -> Callable:
 def _launch(
     metadata: Any, env: str, local: bool, action: Callable[[Any], bool], channels: dict[str, str | None] | None = None
 ) -> None:
+    from ml_on_aws.aws.cloudwatch import load_config as load_metrics_config
     from ml_on_aws.control.launcher import Launcher
     from ml_on_aws.sagemaker.config import load, with_channels
 
     try:
         config = with_channels(load(_project_path(metadata), env), channels or {})
-        launcher = Launcher(config, _project_path(metadata), click.echo, local=local)
+        metrics = load_metrics_config(_project_path(metadata), env)  # the live-quality alarm's metric
+        launcher = Launcher(config, _project_path(metadata), click.echo, local=local, metrics=metrics)
         succeeded = action(launcher)
     except ConfigurationError as exc:
         raise click.ClickException(str(exc)) from None
@@ -91,7 +93,8 @@ def transform(metadata: Any, env: str, local: bool, wait: bool) -> None:
 @_options
 @click.pass_obj
 def deploy(metadata: Any, env: str, local: bool, wait: bool) -> None:
-    """Create (or update in place) the endpoint serving the newest model; --local serves it here."""
+    """Create the endpoint serving the newest model, or update it blue/green with automatic rollback
+    on its alarms (endpoint.deployment in sagemaker.yml); --local serves it here."""
     _launch(metadata, env, local, lambda launcher: launcher.deploy(wait))
 
 

@@ -144,7 +144,7 @@ def deploy_with_functions(
     current = stack_status(cloudformation, stack_name)
     found = outputs(current) if current else {}
     if "BucketName" not in found:
-        echo("Phase 1 of 2: bucket, repository, roles, alarms and log groups (the functions' code goes into the bucket).")
+        echo("Phase 1 of 2: bucket, repository, roles, alarms, dashboard and log groups (the functions' code goes into the bucket).")
         found = deploy(cloudformation, stack_name, template_body, {**parameters, "LambdaCodeKey": ""},
                        echo=echo, poll_seconds=poll_seconds)
         echo("Phase 2 of 2: the Lambda functions and their EventBridge rules.")

@@ -12,6 +12,7 @@ environment, hyperparameters, image URI) by :func:`.requests.checked`, which eve
 
 from __future__ import annotations
 
+import math
 import re
 from functools import cache
 from pathlib import Path
@@ -22,6 +23,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PlainValidator,
     ValidationError,
     field_validator,
     model_validator,
@@ -31,6 +33,7 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 from ml_on_aws.core.config import ConfigurationError, problems, project_config_loader
 
 Parsed = TypeVar("Parsed", bound=BaseModel)
+Section = TypeVar("Section")
 
 # The file (without extension) that holds this configuration in every environment.
 CONFIG_NAME = "sagemaker"
@@ -198,7 +201,7 @@ def metric_definition(item: str | dict[str, Any]) -> dict[str, Any]:
 
 
 # The input channels the training container reads (/opt/ml/input/data/<channel>), with what
-# each holds; the container refuses any other (src/ml_on_aws/container/entrypoint.py).
+# each holds; the container refuses any other (src/ml_on_aws/container/contract.py).
 REQUIRED_CHANNELS = ("train",)
 OPTIONAL_CHANNELS = ("test", "reference")
 CHANNEL_CONTENTS = {
@@ -299,11 +302,164 @@ class TransformJobConfig(_Resources):
         return self
 
 
+class DataCapture(_Strict):
+    """What the endpoint writes to S3 of the requests it serves (SageMaker's DataCaptureConfig):
+    JSON Lines under ``<destination_s3_uri>/<endpoint>/<variant>/yyyy/mm/dd/hh/``, which the
+    ``monitoring`` pipeline reads as the catalog entry ``captured_data``."""
+
+    enabled: bool = False
+    # Every request by default: the monitoring pipeline joins ground-truth labels to captured
+    # requests by inferenceId, so each request left out is a label that cannot be scored, and a
+    # tabular request and its response are a few hundred bytes (a million a day is about 0.5 GB).
+    # Lower it for endpoints with heavy traffic.
+    sampling_percentage: int = Field(default=100, ge=0, le=100)
+    destination_s3_uri: S3Uri | None = Field(
+        default=None, description="Where SageMaker writes the capture files; required when enabled."
+    )
+    capture_input: bool = True
+    capture_output: bool = True
+    # CaptureContentTypeHeader: which content types are captured as text (CSV, JSON) instead
+    # of base64; at most 10 of each (botocore's CsvContentTypes / JsonContentTypes).
+    csv_content_types: list[Annotated[str, Field(min_length=1, max_length=256)]] = Field(
+        default_factory=lambda: ["text/csv"], min_length=1, max_length=10)
+    json_content_types: list[Annotated[str, Field(min_length=1, max_length=256)]] = Field(
+        default_factory=lambda: ["application/json"], min_length=1, max_length=10)
+    kms_key_id: str | None = Field(
+        default=None, pattern=r"^[a-zA-Z0-9:/_-]*$",
+        description="KMS key of the capture files; None: kms.output_key_id (when set).",
+    )
+
+    @model_validator(mode="after")
+    def _destination_and_something_to_capture(self) -> DataCapture:
+        if not self.enabled:
+            return self
+        if self.destination_s3_uri is None:
+            raise _refuse("DataCapture", ("destination_s3_uri",), None,
+                          "is required when data capture is enabled (or set enabled: false)")
+        if not (self.capture_input or self.capture_output):
+            raise _refuse("DataCapture", ("capture_input",), False,
+                          "capture_input and capture_output are both false: nothing to capture (set enabled: false instead)")
+        return self
+
+
+# A capacity of the blue/green traffic shifting: an instance count (1) or a share of the new
+# fleet ("25%"), SageMaker's CapacitySize INSTANCE_COUNT or CAPACITY_PERCENT.
+_PERCENT = re.compile(r"^(?P<value>\d{1,3})\s*%$")
+
+
+def _capacity(value: Any) -> int | str:
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
+        return value
+    if isinstance(value, str) and (match := _PERCENT.match(value.strip())) and 1 <= int(match["value"]) <= 100:
+        return f"{int(match['value'])}%"
+    raise ValueError(f"must be an instance count (e.g. 1) or a share of the fleet (e.g. '25%'), got {value!r}")
+
+
+Capacity = Annotated[int | str, PlainValidator(_capacity)]
+
+
+def capacity_size(value: int | str) -> dict[str, Any]:
+    """SageMaker's CapacitySize of a configured capacity."""
+    if isinstance(value, str):
+        return {"Type": "CAPACITY_PERCENT", "Value": int(value.rstrip("%"))}
+    return {"Type": "INSTANCE_COUNT", "Value": value}
+
+
+# Limits of TrafficRoutingConfig (API_TrafficRoutingConfig.html): "CanarySize ... must be less
+# than or equal to 50% of the variant's total instance count", "LinearStepSize ... must be 10-50%".
+CANARY_MAX_SHARE = 0.5
+LINEAR_SHARES = (0.1, 0.5)
+
+
+class RollbackAlarms(_Strict):
+    """The CloudWatch alarms ``deploy`` creates for the endpoint (the names are fixed, see
+    :mod:`.alarms`; infra/stack.yml creates the same ones when its EndpointName names it)."""
+
+    create: bool = Field(default=True, description="false: the stack (or you) created them; deploy only checks they exist.")
+    errors_threshold: int = Field(default=1, ge=1, description="Invocation5XXErrors per minute, 2 minutes running.")
+    latency_threshold_us: int = Field(default=500_000, ge=1, description="Average ModelLatency (microseconds), 2 minutes running.")
+    live_quality_metric: str = Field(default="live_roc_auc", pattern=r"^live_[A-Za-z0-9_]+$",
+                                     description="A live_<metric> the monitoring pipeline publishes (higher is better).")
+    live_quality_threshold: float = Field(default=0.7, description="The alarm fires below it.")
+    live_quality_period_seconds: int = Field(default=3600, ge=60, le=86_400, multiple_of=60)
+
+
+class Deployment(_Strict):
+    """How ``deploy`` switches an existing endpoint to a new model (SageMaker's blue/green
+    DeploymentConfig): the new fleet takes traffic in steps, each followed by a baking period;
+    an alarm in ALARM during one sends all traffic back to the old fleet."""
+
+    strategy: Literal["canary", "linear", "all_at_once"] = "canary"
+    canary_size: Capacity = 1
+    linear_step_size: Capacity = 1
+    # WaitIntervalInSeconds, the baking period after each step: 0-3600. Ten minutes lets the
+    # one-minute, two-datapoint alarms trip several times over.
+    wait_interval_seconds: int = Field(default=600, ge=0, le=3600)
+    # TerminationWaitInSeconds: the old fleet is kept this long after the switch, 0-3600.
+    termination_wait_seconds: int = Field(default=0, ge=0, le=3600)
+    # MaximumExecutionTimeoutInSeconds: 600-28800, larger than all the waits together.
+    maximum_execution_timeout_seconds: int = Field(default=3600, ge=600, le=28_800)
+    rollback_alarms: list[Annotated[str, Field(min_length=1, max_length=255)]] | None = Field(
+        default=None, max_length=10,
+        description="None: the endpoint's three alarms (.alarms.alarm_names); []: no automatic rollback.",
+    )
+    alarms: RollbackAlarms = RollbackAlarms()
+
+    def baking_periods(self, instance_count: int) -> int:
+        """How many times the deployment waits ``wait_interval_seconds``: after each traffic
+        step, the last one (all traffic on the new fleet) included."""
+        if self.strategy == "canary":
+            return 2
+        if self.strategy == "linear":
+            step = self.linear_step_size
+            share = int(step.rstrip("%")) / 100 if isinstance(step, str) else step / instance_count
+            return math.ceil(1 / share)
+        return 1
+
+
 class EndpointConfig(_Resources):
     instance_kind: ClassVar[str] = "ProductionVariant"
 
     name: str = Field(pattern=r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}$")
     variant_name: str = "AllTraffic"
+    data_capture: DataCapture = DataCapture()
+    deployment: Deployment = Deployment()
+
+    @model_validator(mode="after")
+    def _traffic_steps_fit_the_fleet(self) -> EndpointConfig:
+        deployment, count = self.deployment, self.instance_count
+        key, size, shares = {
+            "canary": ("canary_size", deployment.canary_size, (0.0, CANARY_MAX_SHARE)),
+            "linear": ("linear_step_size", deployment.linear_step_size, LINEAR_SHARES),
+        }.get(deployment.strategy, (None, None, None))
+        if key is not None:
+            low, high = shares
+            if count < 2:
+                raise _refuse(
+                    "EndpointConfig", ("deployment", "strategy"), deployment.strategy,
+                    f"a {deployment.strategy} deployment needs endpoint.instance_count >= 2 (it is {count}): SageMaker "
+                    f"shifts traffic to at most {high:.0%} of the new fleet per step; raise instance_count or "
+                    "use strategy: all_at_once (blue/green with a baking period and rollback, in one step)",
+                )
+            share = int(size.rstrip("%")) / 100 if isinstance(size, str) else size / count
+            if not low <= share <= high:
+                raise _refuse(
+                    "EndpointConfig", ("deployment", key), size,
+                    (f"{size} of the new fleet" if isinstance(size, str) else f"{size} of {count} instances is {share:.0%}")
+                    + "; SageMaker takes "
+                    + (f"{low:.0%} to {high:.0%}" if low else f"at most {high:.0%}")
+                    + " of the fleet (API_TrafficRoutingConfig)",
+                )
+        waits = deployment.baking_periods(count) * deployment.wait_interval_seconds + deployment.termination_wait_seconds
+        if deployment.maximum_execution_timeout_seconds <= waits:
+            raise _refuse(
+                "EndpointConfig", ("deployment", "maximum_execution_timeout_seconds"),
+                deployment.maximum_execution_timeout_seconds,
+                f"must be larger than the waits of the deployment, {waits} s "
+                f"({deployment.baking_periods(count)} x wait_interval_seconds + termination_wait_seconds), "
+                "plus the time to start the new fleet (API_BlueGreenUpdatePolicy)",
+            )
+        return self
 
 
 class ModelSource(_Strict):
@@ -371,6 +527,13 @@ class SageMakerConfig(_Strict):
                 "instance storage or leave kms.volume_key_id unset",
             )
         return self
+
+
+def required_section(section: Section | None, key: str) -> Section:
+    """``section`` of the configuration, or an error saying to add it (transform, endpoint)."""
+    if section is None:
+        raise ConfigurationError(f"SageMaker configuration has no '{key}' section; add it to sagemaker.yml.")
+    return section
 
 
 def parse_config(raw: dict[str, Any], source: str = f"conf/<env>/{CONFIG_NAME}.yml") -> SageMakerConfig:

@@ -30,17 +30,18 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
 from ml_on_aws.core.config import ConfigurationError
+from ml_on_aws.sagemaker.alarms import rollback_alarm_names
 from ml_on_aws.sagemaker.config import (
     EndpointConfig,
     ProcessingJobConfig,
     SageMakerConfig,
     TransformJobConfig,
+    capacity_size,
+    required_section,
 )
-
-Section = TypeVar("Section")
 
 MAX_NAME_LENGTH = 63
 PROCESSING_INPUT_ROOT = "/opt/ml/processing/input"
@@ -425,7 +426,7 @@ def transform_job_request(
     config: SageMakerConfig, *, job_name: str, model_name: str, commit: str
 ) -> dict[str, Any]:
     """Keyword arguments of ``create_transform_job`` scoring ``transform.input_s3_uri``."""
-    transform: TransformJobConfig = _required(config.transform, "transform")
+    transform: TransformJobConfig = required_section(config.transform, "transform")
     return checked("CreateTransformJob", config, {
         "TransformJobName": job_name,
         "ModelName": model_name,
@@ -455,10 +456,18 @@ def transform_job_request(
 
 
 def endpoint_config_request(
-    config: SageMakerConfig, *, config_name: str, model_name: str, commit: str
+    config: SageMakerConfig,
+    *,
+    config_name: str,
+    model_name: str,
+    commit: str,
+    extra_tags: list[dict[str, str]] | None = None,
 ) -> dict[str, Any]:
-    """Keyword arguments of ``create_endpoint_config``: one variant serving ``model_name``."""
-    endpoint: EndpointConfig = _required(config.endpoint, "endpoint")
+    """Keyword arguments of ``create_endpoint_config``: one variant serving ``model_name``, with
+    data capture when ``endpoint.data_capture.enabled``. ``extra_tags`` (``{"Key", "Value"}``
+    items, e.g. the model version the endpoint serves) are added to the tags, replacing a
+    configured tag of the same key, and counted against the limit of 50."""
+    endpoint: EndpointConfig = required_section(config.endpoint, "endpoint")
     return checked("CreateEndpointConfig", config, {
         "EndpointConfigName": config_name,
         "ProductionVariants": [
@@ -469,17 +478,73 @@ def endpoint_config_request(
                 "InstanceType": endpoint.instance_type,
             }
         ],
+        **_if("DataCaptureConfig", data_capture_config(config)),
         **_if("KmsKeyId", config.kms.volume_key_id),
-        "Tags": tags(config, commit, "endpoint"),
+        "Tags": _merged_tags(tags(config, commit, "endpoint"), extra_tags or []),
     })
 
 
+def _merged_tags(base: list[dict[str, str]], extra: list[dict[str, str]]) -> list[dict[str, str]]:
+    merged = {item["Key"]: item["Value"] for item in base} | {item["Key"]: item["Value"] for item in extra}
+    return [{"Key": key, "Value": value} for key, value in merged.items()]
+
+
+def data_capture_config(config: SageMakerConfig) -> dict[str, Any]:
+    """The endpoint config's ``DataCaptureConfig``, or ``{}`` when capture is off. SageMaker writes
+    ``<destination>/<endpoint>/<variant>/yyyy/mm/dd/hh/<file>.jsonl``; CSV and JSON requests are
+    captured as text (``CaptureContentTypeHeader``), anything else base64-encoded. The files are
+    encrypted with ``data_capture.kms_key_id`` or else ``kms.output_key_id``."""
+    capture = required_section(config.endpoint, "endpoint").data_capture
+    if not capture.enabled:
+        return {}
+    modes = [mode for mode, on in (("Input", capture.capture_input), ("Output", capture.capture_output)) if on]
+    return {
+        "EnableCapture": True,
+        "InitialSamplingPercentage": capture.sampling_percentage,
+        "DestinationS3Uri": capture.destination_s3_uri,
+        **_if("KmsKeyId", capture.kms_key_id or config.kms.output_key_id),
+        "CaptureOptions": [{"CaptureMode": mode} for mode in modes],
+        "CaptureContentTypeHeader": {
+            "CsvContentTypes": list(capture.csv_content_types),
+            "JsonContentTypes": list(capture.json_content_types),
+        },
+    }
+
+
+def deployment_config(config: SageMakerConfig) -> dict[str, Any]:
+    """``update_endpoint``'s ``DeploymentConfig``: a blue/green update shifting traffic as
+    ``endpoint.deployment.strategy`` says, rolled back when one of the rollback alarms goes to
+    ALARM during a baking period (none listed: no ``AutoRollbackConfiguration``)."""
+    endpoint: EndpointConfig = required_section(config.endpoint, "endpoint")
+    deployment = endpoint.deployment
+    routing: dict[str, Any] = {
+        "Type": deployment.strategy.upper(),
+        "WaitIntervalInSeconds": deployment.wait_interval_seconds,
+    }
+    if deployment.strategy == "canary":
+        routing["CanarySize"] = capacity_size(deployment.canary_size)
+    elif deployment.strategy == "linear":
+        routing["LinearStepSize"] = capacity_size(deployment.linear_step_size)
+    alarms = rollback_alarm_names(endpoint)
+    return {
+        "BlueGreenUpdatePolicy": {
+            "TrafficRoutingConfiguration": routing,
+            "TerminationWaitInSeconds": deployment.termination_wait_seconds,
+            "MaximumExecutionTimeoutInSeconds": deployment.maximum_execution_timeout_seconds,
+        },
+        **_if("AutoRollbackConfiguration", {"Alarms": [{"AlarmName": name} for name in alarms]} if alarms else None),
+    }
+
+
 def endpoint_request(config: SageMakerConfig, *, config_name: str, commit: str, exists: bool) -> dict[str, Any]:
-    """Keyword arguments of ``create_endpoint``, or of ``update_endpoint`` when it ``exists``
-    (the endpoint switches to the new configuration without downtime)."""
-    endpoint: EndpointConfig = _required(config.endpoint, "endpoint")
+    """Keyword arguments of ``create_endpoint``, or of ``update_endpoint`` when it ``exists``: a
+    blue/green update (:func:`deployment_config`) that serves throughout and rolls back on the
+    rollback alarms."""
+    endpoint: EndpointConfig = required_section(config.endpoint, "endpoint")
     request = {"EndpointName": endpoint.name, "EndpointConfigName": config_name}
-    return request if exists else checked("CreateEndpoint", config, {**request, "Tags": tags(config, commit, "endpoint")})
+    if exists:
+        return {**request, "DeploymentConfig": deployment_config(config)}
+    return checked("CreateEndpoint", config, {**request, "Tags": tags(config, commit, "endpoint")})
 
 
 def check_requests(config: SageMakerConfig, *, image_uri: str, commit: str) -> None:
@@ -498,15 +563,10 @@ def check_requests(config: SageMakerConfig, *, image_uri: str, commit: str) -> N
         transform_job_request(config, job_name=name, model_name=name, commit=commit)
     if config.endpoint is not None:
         endpoint_config_request(config, config_name=name, model_name=name, commit=commit)
-        endpoint_request(config, config_name=name, commit=commit, exists=False)
+        for exists in (False, True):
+            endpoint_request(config, config_name=name, commit=commit, exists=exists)
 
 
 def model_artifact_url(output_s3_uri: str, training_job_name: str) -> str:
     """Where SageMaker puts the model of a training job."""
     return f"{output_s3_uri.rstrip('/')}/{training_job_name}/output/model.tar.gz"
-
-
-def _required(section: Section | None, key: str) -> Section:
-    if section is None:
-        raise ConfigurationError(f"SageMaker configuration has no '{key}' section; add it to sagemaker.yml.")
-    return section

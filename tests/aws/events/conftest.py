@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import urllib.request
 from pathlib import Path
@@ -47,6 +48,28 @@ STACK_VARIABLES = {
 }
 
 
+# processing.pipelines.monitoring as conf/aws/sagemaker.yml configures it (issue 18): a stand-in for
+# the tests of the monitoring schedule while that file has none; once it has one, that one is used.
+MONITORING_JOB = {
+    "instance_type": "ml.m5.xlarge",
+    "instance_count": 1,
+    "volume_size_gb": 30,
+    "max_runtime_seconds": 3600,
+    "inputs": {"captured_data": {"s3_uri": f"s3://{BUCKET}/{PREFIX}/01_raw/captured", "local_path": None,
+                                 "distribution": "FullyReplicated"}},
+    "outputs": {"monitoring": {"s3_uri": f"s3://{BUCKET}/{PREFIX}/sagemaker/monitoring", "local_path": None}},
+    "arguments": [],
+    "model_input": "model",
+}
+
+
+def with_monitoring(config: dict) -> dict:
+    """The packaged configuration with a ``monitoring`` processing pipeline (see MONITORING_JOB)."""
+    copied = copy.deepcopy(config)
+    copied["processing"]["pipelines"].setdefault("monitoring", MONITORING_JOB)
+    return copied
+
+
 def sample_event(name: str) -> dict:
     return json.loads((EVENTS / f"{name}.json").read_text())
 
@@ -89,7 +112,7 @@ def moto_eventbridge_as_aws_sends_it(body: str, uploaded_keys: set[str]) -> str:
     """TEST ADAPTER for a moto deviation: an S3 EventBridge event that moto delivered (a queue
     message's body), with ``detail.object.key`` encoded as AWS's own reader of that event expects
     it: Powertools for AWS Lambda decodes it with ``unquote_plus`` (``_from_eventbridge`` in
-    lambda_handlers.py cites the sources), so it is ``quote_plus``-encoded here.
+    lambda_runtime/events.py cites the sources), so it is ``quote_plus``-encoded here.
 
     moto 5.2.5 puts the raw key in this event (``a+b c%41.csv`` arrives as ``a+b c%41.csv``),
     while its S3 -> SQS and S3 -> SNS notifications encode it. The key must be one of the keys

@@ -2,7 +2,7 @@
 
 S3 notifications (S3 -> Lambda, S3 -> SQS, S3 -> SNS) carry the key URL-encoded, as AWS documents;
 EventBridge ``Object Created`` events are read the way AWS's own reader (Powertools) reads them,
-also ``unquote_plus``; ``_from_eventbridge`` in lambda_handlers.py cites both. The object is
+also ``unquote_plus``; ``_from_eventbridge`` in lambda_runtime/events.py cites both. The object is
 uploaded to moto's S3 and every event is built from what moto delivered for that upload, except
 that moto's EventBridge event carries the raw key, where AWS's reader expects it encoded: that
 event goes through ``moto_eventbridge_as_aws_sends_it`` (conftest.py), which says so.

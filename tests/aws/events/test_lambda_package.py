@@ -30,6 +30,7 @@ from tests.aws.events.conftest import (
     STACK_VARIABLES,
     client,
     sample_event,
+    with_monitoring,
 )
 from tests.conftest import run_kedro
 
@@ -39,20 +40,21 @@ RUNTIME = ("boto3", "botocore", "jmespath", "s3transfer", "dateutil", "urllib3",
 
 @pytest.fixture(scope="module")
 def package(packaged_config: dict) -> bytes:
-    return package_bytes(packaged_config, vendor="copy")
+    return package_bytes(with_monitoring(packaged_config), vendor="copy")
 
 
 def test_the_package_is_reproducible_and_named_by_its_content(package: bytes, packaged_config: dict) -> None:
-    assert package_bytes(packaged_config, vendor="copy") == package
+    assert package_bytes(with_monitoring(packaged_config), vendor="copy") == package
     other = package_bytes({**packaged_config, "name_prefix": "other"}, vendor="copy")
     assert package_key(PREFIX, other) != package_key(PREFIX, package)
     assert package_key(PREFIX, package).startswith(f"{PREFIX}/lambda/ml-on-aws-")
     names = zipfile.ZipFile(io.BytesIO(package)).namelist()
-    assert "ml_on_aws/lambda_runtime/handlers.py" in names and "sagemaker_config.json" in names
+    assert {"ml_on_aws/lambda_runtime/handlers.py", "ml_on_aws/lambda_runtime/monitoring.py", "sagemaker_config.json"} <= set(names)
     assert not [n for n in names if n.startswith(("pandas/", "kedro/", "sklearn/", "boto3/", "botocore/"))]
     # The project's files are the handler module's imports, nothing of the control side or the core's ML.
     assert sorted(n for n in names if n.startswith("ml_on_aws/")) == project_modules()
-    assert {"ml_on_aws/sagemaker/requests.py", "ml_on_aws/sagemaker/models.py", "ml_on_aws/core/config.py"} <= set(names)
+    assert {"ml_on_aws/lambda_runtime/events.py", "ml_on_aws/lambda_runtime/jobs.py", "ml_on_aws/sagemaker/requests.py",
+            "ml_on_aws/sagemaker/models.py", "ml_on_aws/core/config.py"} <= set(names)
     assert not [n for n in names if n.startswith(("ml_on_aws/control/", "ml_on_aws/pipelines/", "ml_on_aws/hooks/"))]
 
 
@@ -73,9 +75,15 @@ def test_the_package_follows_lazy_and_relative_imports(tmp_path: Path) -> None:
     assert found == sorted(set(tree) - {"ml_on_aws/jobs/unused.py"})
 
 
-def test_the_packaged_handler_runs_with_only_the_runtimes_libraries(package: bytes, tmp_path: Path, aws_account: str) -> None:
-    """The zip unpacked beside boto3 alone (no site-packages), as Lambda runs it: the retraining
-    handler reads its packaged configuration and starts one training job on moto."""
+@pytest.mark.parametrize(("handler", "event", "kind"), [
+    ("handlers.retraining", "alarm_state_change", "training"),
+    ("monitoring.monitoring_schedule", "scheduled_event", "processing"),
+])
+def test_the_packaged_handler_runs_with_only_the_runtimes_libraries(
+        handler: str, event: str, kind: str, package: bytes, tmp_path: Path, data_bucket: str) -> None:
+    """The zip unpacked beside boto3 alone (no site-packages), as Lambda runs it: the handler reads
+    its packaged configuration and starts one job on moto (a training job on an alarm, the
+    monitoring processing job on a schedule)."""
     code = tmp_path / "task"
     zipfile.ZipFile(io.BytesIO(package)).extractall(code)
     runtime = tmp_path / "runtime"
@@ -83,22 +91,27 @@ def test_the_packaged_handler_runs_with_only_the_runtimes_libraries(package: byt
     site = Path(__import__("boto3").__file__).parents[1]
     for name in RUNTIME:
         (runtime / name).symlink_to(site / name)
+    module, function = handler.split(".")
     script = (
         "import sys, json; sys.path[:0] = sys.argv[1:3]\n"
-        "from ml_on_aws.lambda_runtime import handlers\n"
-        "print(json.dumps(handlers.retraining(json.loads(sys.argv[3]), None)))\n"
+        f"from ml_on_aws.lambda_runtime.{module} import {function}\n"
+        f"print(json.dumps({function}(json.loads(sys.argv[3]), None)))\n"
         "print(json.dumps(sorted(m for m in ('pandas', 'kedro', 'numpy', 'omegaconf') if m in sys.modules)))\n"
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV"))}
     env |= {"ML_ON_AWS_IMAGE_URI": IMAGE_URI, "AWS_REGION": REGION}
     result = subprocess.run([sys.executable, "-I", "-S", "-c", script, str(code), str(runtime),
-                             json.dumps(sample_event("alarm_state_change"))],
+                             json.dumps(sample_event(event))],
                             env=env, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     outcome, heavy = (json.loads(line) for line in result.stdout.splitlines()[-2:])
     assert outcome["status"] == "started" and heavy == []
-    [job] = client("sagemaker").list_training_jobs()["TrainingJobSummaries"]
-    assert job["TrainingJobName"] == outcome["job"]
+    if kind == "training":
+        [job] = client("sagemaker").list_training_jobs()["TrainingJobSummaries"]
+        assert job["TrainingJobName"] == outcome["job"]
+    else:
+        [job] = client("sagemaker").list_processing_jobs()["ProcessingJobSummaries"]
+        assert job["ProcessingJobName"] == outcome["job"] == "ml-on-aws-monitor-20261201-020000"
 
 
 @pytest.mark.parametrize(("tag", "fits"), [
@@ -114,13 +127,30 @@ def test_wheel_tags_that_run_on_lambda(tag: str, fits: bool) -> None:
     assert fits_lambda(tag) is fits
 
 
+def add_monitoring_pipeline(project: Path) -> None:
+    """conf/aws/sagemaker.yml of the project copy with processing.pipelines.monitoring (MONITORING_JOB's
+    settings under the configured data root) unless it has one."""
+    import yaml
+
+    from tests.aws.events.conftest import MONITORING_JOB
+
+    path = project / "conf" / "aws" / "sagemaker.yml"
+    conf = yaml.safe_load(path.read_text())
+    root = "${_root}"
+    job = json.loads(json.dumps(MONITORING_JOB).replace(f"s3://{STACK_VARIABLES['ML_ON_AWS_BUCKET']}/{PREFIX}", root))
+    conf["processing"]["pipelines"].setdefault("monitoring", job)
+    path.write_text(yaml.safe_dump(conf, sort_keys=False))
+
+
 @pytest.mark.slow
 def test_deploy_stack_creates_the_functions_and_rules_in_two_phases(project: Path, aws_account: str) -> None:
     """moto creates a resource on a stack update only if its properties refer to a changed
     parameter with Ref; the rules name their package (Ref LambdaCodeKey) in their description."""
     env = {"AWS_REGION": REGION, "ML_ON_AWS_PREFIX": PREFIX}
+    add_monitoring_pipeline(project)
     args = ("aws", "deploy-stack", "--template", str(ROOT / "infra" / "stack.yml"), "--image-tag", "0123456789ab",
-            "--vendor", "copy", "--poll-seconds", "1", "-p", "ProjectName=mlaws")
+            "--vendor", "copy", "--poll-seconds", "1", "-p", "ProjectName=mlaws",
+            "-p", "MonitoringPeriodHours=24", "-p", "EndpointName=churn")
     # As documented: `push-image` first, which creates the repository the stack then takes.
     ensure_repository(client("ecr"), ImageConfig())
     first = run_kedro(project, *args, env=env)
@@ -130,19 +160,30 @@ def test_deploy_stack_creates_the_functions_and_rules_in_two_phases(project: Pat
     assert {p["ParameterKey"]: p["ParameterValue"] for p in stack["Parameters"]}["ExistingRepository"] == "true"
 
     functions = {f["FunctionName"]: f for f in client("lambda").list_functions()["Functions"]}
-    assert set(functions) == {"mlaws-data-arrival", "mlaws-retraining"}
+    assert set(functions) == {"mlaws-data-arrival", "mlaws-retraining", "mlaws-monitoring-schedule"}
+    monitoring = functions["mlaws-monitoring-schedule"]
+    assert monitoring["Handler"] == "ml_on_aws.lambda_runtime.monitoring.monitoring_schedule"
+    assert monitoring["Environment"]["Variables"]["MONITORING_WINDOW_HOURS"] == "24"
     arrival = functions["mlaws-data-arrival"]
     assert arrival["Handler"] == "ml_on_aws.lambda_runtime.handlers.data_arrival" and arrival["Runtime"] == "python3.11"
     variables = arrival["Environment"]["Variables"]
     assert variables["ARRIVAL_PREFIX"] == f"{PREFIX}/01_raw/new_data/"
     assert variables["ML_ON_AWS_IMAGE_URI"].endswith("/ml-on-aws:0123456789ab")
     events = client("events")
-    rules = {r["Name"]: json.loads(r["EventPattern"]) for r in events.list_rules()["Rules"]}
+    rules = {r["Name"]: json.loads(r["EventPattern"]) for r in events.list_rules()["Rules"] if "EventPattern" in r}
     assert rules["mlaws-data-arrival"]["detail-type"] == ["Object Created"]
-    assert rules["mlaws-retraining"]["detail"]["alarmName"] == ["mlaws-model-quality", "mlaws-drift"]
+    assert rules["mlaws-retraining"]["detail"]["alarmName"] == ["mlaws-model-quality", "mlaws-drift", "churn-live-quality"]
     [target] = events.list_targets_by_rule(Rule="mlaws-retraining")["Targets"]
     assert target["Arn"] == functions["mlaws-retraining"]["FunctionArn"]
+    assert events.describe_rule(Name="mlaws-monitoring-schedule")["ScheduleExpression"] == "rate(24 hours)"
+    [target] = events.list_targets_by_rule(Rule="mlaws-monitoring-schedule")["Targets"]
+    assert target["Arn"] == monitoring["FunctionArn"]
     bucket = first.stdout.split("export ML_ON_AWS_BUCKET=")[1].split()[0]
+    # The dashboard, and its link printed last.
+    body = json.loads(client("cloudwatch").get_dashboard(DashboardName="mlaws")["DashboardBody"])
+    assert "churn-live-quality" in json.dumps(body["widgets"])
+    assert first.stdout.strip().splitlines()[-1] == (
+        f"Dashboard: https://{REGION}.console.aws.amazon.com/cloudwatch/home?region={REGION}#dashboards/dashboard/mlaws")
 
     again = run_kedro(project, *args, env=env)  # same code and configuration: the same package
     assert again.returncode == 0, again.stdout + again.stderr

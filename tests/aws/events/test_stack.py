@@ -3,11 +3,13 @@
 moto's CloudFormation skips AWS::CloudWatch::Alarm, AWS::S3::BucketPolicy and
 AWS::SNS::Subscription without error, and ignores the bucket's public access block, versioning
 notification settings and the repository's scan-on-push: those are checked on the template itself (tests/infra). Here we
-assert what moto does create: the bucket, the repository, the roles, the log groups and, once the
-code is there, the functions and the EventBridge rules.
+assert what moto does create: the bucket, the repository, the roles, the log groups, the dashboard
+and, once the code is there, the functions and the EventBridge rules.
 """
 
 from __future__ import annotations
+
+import json
 
 from ml_on_aws.control.stack import deploy, stack_status
 from tests.aws.events.conftest import client
@@ -24,7 +26,10 @@ def test_first_phase_creates_storage_roles_and_logs_but_no_functions(aws_account
 
     assert lines[0] == f"Creating stack {STACK} ..." and lines[-1] == f"Stack {STACK}: CREATE_COMPLETE"
     assert set(outputs) == {"BucketName", "DataPrefix", "RepositoryUri", "SageMakerExecutionRoleArn",
-                            "AlertTopicArn", "MetricNamespace", "FailedEventsQueueUrl"}
+                            "AlertTopicArn", "MetricNamespace", "FailedEventsQueueUrl", "DashboardUrl"}
+    assert outputs["DashboardUrl"].endswith("/cloudwatch/home?region=eu-west-1#dashboards/dashboard/mlaws")
+    body = json.loads(client("cloudwatch").get_dashboard(DashboardName="mlaws")["DashboardBody"])
+    assert {widget["type"] for widget in body["widgets"]} == {"text", "metric", "alarm"}
     s3 = client("s3")
     s3.head_bucket(Bucket=outputs["BucketName"])
     rules = s3.get_bucket_encryption(Bucket=outputs["BucketName"])["ServerSideEncryptionConfiguration"]["Rules"]

@@ -152,7 +152,7 @@ class JobExecutor:
         return [(kind, name) for _, kind, name in sorted(found) if name not in self.done]
 
     def run(self, kind: str, name: str) -> dict[str, Any]:
-        from ml_on_aws.control.local import LocalRunner
+        from ml_on_aws.control.local.runner import LocalRunner
 
         operation, request = self.moto.recorder.get(name)
         described = (self.sagemaker.describe_training_job(TrainingJobName=name) if kind == "training"

@@ -6,15 +6,15 @@ Everything here is a test double or a patch of moto's server, which runs in this
 - :func:`start_moto`: moto with ``INITIAL_NO_AUTH_ACTION_COUNT`` set, so that after the bootstrap
   requests (an admin user for the laptop side) every request is signed and checked against the
   caller's IAM policies, including the policies of roles assumed through STS.
-- :func:`_sagemaker_resource`: moto checks non-S3 actions against the resource ``*`` only, so a
+- :func:`patch_sagemaker_resource_arns`: moto checks non-S3 actions against the resource ``*`` only, so a
   statement scoped to ``training-job/ml-on-aws-*`` (as the stack's least-privilege roles are)
   never matches. The patch gives SageMaker requests the ARN AWS evaluates them on
   (``arn:aws:sagemaker:<region>:<account>:<kind>/<name>``): enforcement gets stricter, not looser.
-- :func:`_patch_iam`: moto's CloudFormation stores a role's inline ``Policies`` as parsed
+- :func:`patch_iam`: moto's CloudFormation stores a role's inline ``Policies`` as parsed
   documents, which its IAM check cannot read (HTTP 500, ``KeyError: 'policy_document'`` in
   ``moto/iam/access_control.py``); ``put_role_policy`` stores JSON text. The patch stores the
   template's documents as the JSON text IAM keeps, so the stack's roles are checked like any other.
-- :func:`_patch_iam` also names actions as IAM does: moto builds the action from the request's
+- :func:`patch_iam` also names actions as IAM does: moto builds the action from the request's
   signing name, so CloudWatch's ``PutMetricData`` is checked as ``monitoring:PutMetricData``,
   which no policy grants; IAM's action is ``cloudwatch:PutMetricData``.
 - :class:`RequestRecorder`: moto's ``describe_training_job`` / ``describe_processing_job`` omit
@@ -115,7 +115,7 @@ class Moto:
         self.recorder = RequestRecorder()
         self.throttled: set[str] = set()
         self._service_lock = threading.Lock()
-        _patch_iam()
+        patch_iam()
         _patch_sagemaker(self)
         self.server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         self.server.start()
@@ -202,7 +202,7 @@ class Moto:
             job.exit_message = description.get("ExitMessage")
 
 
-def _patch_iam() -> None:
+def patch_iam() -> None:
     """Inline role policies kept as JSON text whoever puts them; actions named with IAM's
     service prefix, not the signing name (module doc)."""
     from moto.iam.access_control import IAMRequestBase
@@ -227,9 +227,33 @@ def _patch_iam() -> None:
     Role.put_policy = put_policy
 
 
-def _patch_sagemaker(moto: Moto) -> None:
-    """Resource ARNs for SageMaker's IAM checks, the request recorder and throttling (module doc)."""
+def update_endpoint(self: Any) -> Any:
+    """``UpdateEndpoint`` for moto's ``SageMakerResponse`` (moto 5.2.5 has none): the endpoint takes
+    the named endpoint config's variants, as SageMaker does once an update completes; a config
+    that does not exist is refused, as by ``CreateEndpoint``. The ``DeploymentConfig`` is not kept."""
     from moto.core.exceptions import JsonRESTError
+    from moto.core.responses import ActionResult
+    from moto.core.utils import utcnow
+
+    backend = self.sagemaker_backend
+    name, config_name = self._get_param("EndpointName"), self._get_param("EndpointConfigName")
+    endpoint = backend.endpoints.get(name)
+    if endpoint is None:
+        raise JsonRESTError("ValidationException", f"Could not find endpoint '{name}'.")
+    try:
+        config = backend.describe_endpoint_config(config_name)
+    except Exception as error:  # moto raises its ValidationError: let it answer as AWS would
+        raise JsonRESTError("ValidationException", f"Could not find endpoint configuration '{config_name}'.") from error
+    endpoint.endpoint_config_name = config_name
+    endpoint.production_variants = endpoint._process_production_variants(config["ProductionVariants"])
+    endpoint.data_capture_config = config.get("DataCaptureConfig")
+    endpoint.last_modified_time = utcnow()
+    return ActionResult({"EndpointArn": endpoint.arn})
+
+
+def patch_sagemaker_resource_arns() -> None:
+    """SageMaker requests checked against the ARN of the resource they name (module doc); the
+    in-process moto of the pytest session applies it too (tests/aws/events/test_monitoring_schedule.py)."""
     from moto.sagemaker.responses import SageMakerResponse
 
     def determine_resource(self: Any) -> str:
@@ -242,29 +266,19 @@ def _patch_sagemaker(moto: Moto) -> None:
 
     SageMakerResponse._determine_resource = determine_resource
 
+
+def _patch_sagemaker(moto: Moto) -> None:
+    """Resource ARNs for SageMaker's IAM checks, the request recorder and throttling (module doc)."""
+    from moto.core.exceptions import JsonRESTError
+    from moto.sagemaker.responses import SageMakerResponse
+
+    patch_sagemaker_resource_arns()
+
     class _Throttled(JsonRESTError):
         code = 400
 
         def __init__(self, action: str) -> None:
             super().__init__("ThrottlingException", f"Rate exceeded ({action}, throttled by the aws-loop harness)")
-
-    def update_endpoint(self: Any) -> Any:
-        from moto.core.responses import ActionResult
-        from moto.core.utils import utcnow
-
-        backend = self.sagemaker_backend
-        name, config_name = self._get_param("EndpointName"), self._get_param("EndpointConfigName")
-        endpoint = backend.endpoints.get(name)
-        if endpoint is None:
-            raise JsonRESTError("ValidationException", f"Could not find endpoint '{name}'.")
-        try:
-            config = backend.describe_endpoint_config(config_name)
-        except Exception as error:  # moto raises its ValidationError: let it answer as AWS would
-            raise JsonRESTError("ValidationException", f"Could not find endpoint configuration '{config_name}'.") from error
-        endpoint.endpoint_config_name = config_name
-        endpoint.production_variants = endpoint._process_production_variants(config["ProductionVariants"])
-        endpoint.last_modified_time = utcnow()
-        return ActionResult({"EndpointArn": endpoint.arn})
 
     SageMakerResponse.update_endpoint = update_endpoint
 

@@ -238,6 +238,8 @@ class Loop:
             if resource["Type"] != "AWS::Lambda::EventInvokeConfig":
                 continue
             properties = resource["Properties"]
+            if properties["FunctionName"]["Ref"] not in resources:  # a function this deployment leaves out
+                continue
             name = resources[properties["FunctionName"]["Ref"]].rsplit(":", 1)[-1]
             destination = properties["DestinationConfig"]["OnFailure"]["Destination"]
             if destination != {"Fn::GetAtt": ["FailedEventsQueue", "Arn"]}:
@@ -380,6 +382,8 @@ class Loop:
         for resource in template["Resources"].values():
             if resource["Type"] != "AWS::CloudWatch::Alarm":
                 continue
+            if resource.get("Condition") == "HasEndpoint" and not values["EndpointName"]:
+                continue  # the endpoint's alarms: this stack does not own the endpoint
             properties = resource["Properties"]
             request = {
                 "AlarmName": resolve(properties["AlarmName"]), "Namespace": resolve(properties["Namespace"]),
@@ -490,7 +494,7 @@ class Loop:
         model = sagemaker.describe_model(ModelName=model_name)
         request = {"ModelName": model_name, "PrimaryContainer": model["PrimaryContainer"]}
         self.image_for_jobs(model["PrimaryContainer"]["Image"])
-        from ml_on_aws.control.local import LocalRunner
+        from ml_on_aws.control.local.runner import LocalRunner
 
         role = self.moto.as_service(self.admin, model["ExecutionRoleArn"], "sagemaker.amazonaws.com", "endpoint")
         runner = LocalRunner(role.client("s3", self.moto.endpoint), lambda line: None, docker_options=["--network=host"],
