@@ -184,11 +184,9 @@ def test_processing_scores_new_data_with_the_training_artifact(trained, tmp_path
 
 @pytest.mark.slow  # a whole training job in a subprocess
 def test_a_monitoring_job_reads_the_capture_with_the_training_job_s_outputs(trained, tmp_path):
-    """`process monitoring` as conf/aws/sagemaker.yml configures it: the capture files of the last
-    hours (written from the trained model's own answers), the training job's reference rows and
-    test predictions, and its model.tar.gz."""
-    from datetime import UTC, datetime, timedelta
-
+    """`process monitoring` as conf/aws/sagemaker.yml configures it and the stack's schedule starts
+    it (the window as runtime parameters): capture files written from the trained model's own
+    answers, the training job's reference rows and test predictions, and its model.tar.gz."""
     from starlette.testclient import TestClient
 
     from ml_on_aws.container.serving.app import create_app
@@ -208,16 +206,19 @@ def test_a_monitoring_job_reads_the_capture_with_the_training_job_s_outputs(trai
         (inputs / name / f"{name}.parquet").write_bytes((trained_opt_ml / "output" / "data" / f"{name}.parquet").read_bytes())
     rows = pd.read_csv(RAW / "credit_data_new.csv").head(60)
     with TestClient(create_app(ServerSettings(model_dir=str(trained_opt_ml / "model")))) as client:
-        files = sample.capture(client, sample.mixed_requests(rows), start=datetime.now(UTC) - timedelta(hours=2))
+        files = sample.capture(client, sample.mixed_requests(rows))
     sample.write_capture_files(files, inputs / "captured_data")
 
-    result = run_entrypoint(opt_ml, "process", "monitoring")
+    result = run_entrypoint(opt_ml, "process", "monitoring", "--params",
+                            f"monitoring.window.end={sample.SAMPLE_WINDOW_END},monitoring.window.hours=24,"
+                            "monitoring.model_version=ml_on_aws_credit_data/3")
 
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     output = opt_ml / "processing" / "output" / "monitoring"
     report = json.loads((output / "monitoring_report.json").read_text())
     assert (report["records"], report["rows"], report["unparsed_records"]) == (len(sample.mixed_requests(rows)), 60, 0)
     assert report["live_metrics"] == {} and report["quality"]["note"] == "no ground-truth labels"
+    assert (report["window"]["end"], report["model_version"]) == ("2026-11-03T00:00:00+00:00", "ml_on_aws_credit_data/3")
     assert "<img " in (output / "monitoring_summary.html").read_text()
 
 
