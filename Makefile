@@ -30,7 +30,7 @@ test-fast: setup
 	$(BIN)/pytest -m "not slow and not docker and not aws_loop"
 
 lint: setup
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks scripts
 	$(BIN)/cfn-lint infra/stack.yml
 	$(BIN)/hadolint Dockerfile
 	$(CHECKOV) --file infra/stack.yml --file Dockerfile --compact --quiet --skip-download

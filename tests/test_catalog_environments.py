@@ -90,7 +90,8 @@ def test_aws_versions_every_output_a_run_writes(base):
     assert {"model", "train_set", "labelled_data", "predictions", "drift_report"} <= written
     assert sorted(name for name in written if aws[name].get("versioned") is not True) == []
     # Locally only the model and what belongs to it keep versions; the rest is overwritten.
-    assert sorted(name for name in written if base[name].get("versioned")) == ["evaluation_report", "model", "reference_data"]
+    assert sorted(name for name in written if base[name].get("versioned")) == ["evaluation_report", "model", "reference_data",
+                                                                                   "test_predictions"]
 
 
 def test_mlflow_artifacts_go_to_the_bucket_in_aws():
@@ -111,8 +112,8 @@ def test_a_training_job_reads_its_channels_and_writes_reports_to_the_output_fold
         if location.startswith("data/08_reporting/"):
             assert _location(job[name]) == output + location.removeprefix("data/08_reporting"), name
             assert not job[name].get("versioned"), f"{name}: a job's output.tar.gz holds fixed names"
-        elif name == "reference_data":
-            assert _location(job[name]) == f"{output}/reference_data.parquet"
+        elif name in ("reference_data", "test_predictions"):  # what later drift and monitoring jobs read
+            assert _location(job[name]) == f"{output}/{name}.parquet"
         else:  # intermediate files: in the job's scratch folder, relative to it
             assert _location(job[name]) == location, name
 
@@ -122,14 +123,16 @@ def test_a_processing_job_reads_inputs_and_writes_outputs_per_instance(base, mon
     (tmp_path / "config" / "resourceconfig.json").write_text('{"current_host": "algo-2"}')
     monkeypatch.setenv("ML_ON_AWS_OPT_ML", str(tmp_path))
     job = _loader("sagemaker_processing")["catalog"]
-    for name in ("raw_data", "new_data", "reference_data", "model"):
+    for name in ("raw_data", "new_data", "reference_data", "model", "captured_data", "test_predictions"):
         assert _location(job[name]) == f"{tmp_path}/processing/input/{name}"
+    assert job["ground_truth_labels"]["dataset"]["path"] == f"{tmp_path}/processing/input/ground_truth_labels"
     output = f"{tmp_path}/processing/output"
     assert _location(job["predictions"]) == f"{output}/predictions/predictions-algo-2.csv"
     assert _location(job["new_data_validation"]) == f"{output}/validation/new_data_validation-algo-2.json"
     assert _location(job["new_data_data_docs"]) == f"{output}/validation/data_docs/new_data-algo-2.html"
     assert _location(job["train_set"]) == f"{output}/features/train_set.parquet"
-    for name in ("raw_data_validation", "raw_data_data_docs", "drift_report", "drift_summary", "retrain_signal"):
+    for name in ("raw_data_validation", "raw_data_data_docs", "drift_report", "drift_summary", "retrain_signal",
+                 "monitoring_report", "monitoring_summary"):
         assert _location(job[name]) == output + _location(base[name]).removeprefix("data/08_reporting"), name
 
 

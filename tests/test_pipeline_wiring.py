@@ -10,6 +10,8 @@ subprocess, MLflow or files. ``tests/test_pipeline_runs.py`` keeps a few runs as
 
 from __future__ import annotations
 
+import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pandas as pd
@@ -18,7 +20,10 @@ from kedro.config import OmegaConfigLoader
 from kedro.io import DataCatalog, MemoryDataset
 from kedro.runner import SequentialRunner
 
+from ml_on_aws.core import payloads
+from ml_on_aws.core.data_capture import capture_record
 from ml_on_aws.core.mlflow_models import ModelPackage, ModelRelease
+from ml_on_aws.core.predictions import predict_frame
 from ml_on_aws.pipeline_registry import TRAINING_DRIFT, WITH_TEST_DATA, register_pipelines
 from ml_on_aws.settings import CONFIG_LOADER_ARGS
 from tests.conftest import PROJECT_ROOT
@@ -190,8 +195,8 @@ def test_each_task_s_own_outputs(project):
         assert {"date_month", "date_dayofyear"} <= names
 
 
-# Run by the tests below them with the outputs checked: __default__, the variants, drift.
-RUN_BELOW = {"__default__", WITH_TEST_DATA, TRAINING_DRIFT, "drift", "inference"}
+# Run by the tests below them with the outputs checked: __default__, the variants, drift, monitoring.
+RUN_BELOW = {"__default__", WITH_TEST_DATA, TRAINING_DRIFT, "drift", "inference", "monitoring"}
 
 
 @pytest.mark.parametrize("name", sorted(set(register_pipelines()) - RUN_BELOW))
@@ -220,6 +225,32 @@ def test_drift_reports_every_column_and_signals_retraining_for_a_shifted_batch(c
     assert report["columns"]["Job"]["new_categories"] == ["gig economy"]
     assert report["columns"]["Income"]["kl_divergence"] > 0.1
     assert "Retrain signal: <b>1</b>" in drifted["drift_summary"]
+
+
+def test_monitoring_reads_the_captured_traffic_of_each_task(project):
+    """Requests of the new rows, one JSON record each, answered as the server answers (its renderer)."""
+    new, model = project.sources["new_data"].head(40), project.outputs["model"]
+    moment = datetime(2026, 11, 2, 8, tzinfo=UTC)
+    lines = []
+    for position in range(len(new)):
+        row = new.iloc[[position]]
+        record = capture_record(
+            request=row.to_json(orient="records").encode(), request_content_type=payloads.JSON,
+            response=payloads.render(predict_frame(model, row), payloads.JSON), response_content_type=payloads.JSON,
+            inference_time=moment + timedelta(minutes=position), event_id=f"e{position}")
+        lines.append(("ep/AllTraffic/2026/11/02/08/a.jsonl", position + 1, json.dumps(record)))
+    captured = pd.DataFrame(lines, columns=["file", "line", "text"])
+    configured = project.parameters["monitoring"]
+    project.parameters["monitoring"] = {**configured, "window": {"end": "2026-11-03T00:00:00Z", "hours": 24}}
+    try:
+        outputs = project.run("monitoring", captured_data=captured, ground_truth_labels=pd.DataFrame())
+    finally:
+        project.parameters["monitoring"] = configured
+    report = outputs["monitoring_report"]
+    assert (report["records"], report["rows"], report["unparsed_records"], report["unparsed_responses"]) == (len(new),) * 2 + (0, 0)
+    assert report["checked_columns"] == len(outputs["live_features"].columns) and report["prediction_shift"] is not None
+    assert outputs["live_predictions"]["prediction"].tolist() == predict_frame(model, new)["prediction"].tolist()
+    assert "<img " in outputs["monitoring_summary"]
 
 
 def test_with_test_data_tests_on_the_given_table(credit):

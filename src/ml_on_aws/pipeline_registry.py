@@ -10,6 +10,7 @@ from ml_on_aws.pipelines import (
     evaluation,
     feature_engineering,
     inference,
+    monitoring,
     registry,
     training,
 )
@@ -42,6 +43,10 @@ def register_pipelines() -> dict[str, Pipeline]:
     (the reference rows of the model in production): the same comparison with its reference
     renamed, so it is never confused with the ``reference_data`` a training run writes.
 
+    ``monitoring`` reads an endpoint's captured requests (``captured_data``) instead of a batch:
+    not validated (live traffic is what clients sent; what cannot be read is counted), compared
+    with the current model's reference rows and test predictions. Not in ``__default__``.
+
     ``training_job*`` are the training runs of a SageMaker training job (:func:`training_job_name`):
     ``__default__`` or ``with_test_data`` without batch scoring, plus ``training_drift`` when the job
     has a reference.
@@ -67,6 +72,7 @@ def register_pipelines() -> dict[str, Pipeline]:
         "registry": registry.pipeline.create_pipeline(),
         "inference": validate_new + gated_scoring,
         "drift": validate_new + Pipeline(column_drift, inputs={"new_data": "validated_new_data"}),
+        "monitoring": monitoring.pipeline.create_pipeline(),
     }
 
     def end_to_end(validated_features: Pipeline) -> Pipeline:

@@ -6,13 +6,17 @@ import io
 import json
 import re
 import tempfile
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import boto3
 import pandas as pd
 import pytest
 
+from ml_on_aws.aws.cloudwatch import load_config
 from ml_on_aws.core.mlflow_models import load_sklearn_model
 from tests.aws.conftest import (
+    FAKE_CREDENTIALS,
     EndpointThatDiesAfter,
     aws_environment,
     closed_port_endpoint,
@@ -20,7 +24,7 @@ from tests.aws.conftest import (
     moto_enforces_credentials,
     s3_client,
 )
-from tests.conftest import copy_project, run_kedro, run_kedro_until_killed
+from tests.conftest import PROJECT_ROOT, copy_project, run_kedro, run_kedro_until_killed
 
 pytestmark = pytest.mark.slow
 
@@ -176,6 +180,52 @@ def test_mlflow_artifacts_go_to_the_bucket(runs, moto_endpoint, monkeypatch):
     client.log_text(run.info.run_id, "logged from the test", "notes/check.txt")
     key = f"{PREFIX}/mlflow/{run.info.run_id}/artifacts/notes/check.txt"
     assert _read(moto_endpoint, key) == b"logged from the test"
+
+
+def test_monitoring_reads_the_endpoint_capture_in_s3_and_publishes_live_metrics(runs, moto_endpoint):
+    """The bundled capture sample and its labels in the bucket where conf/aws/sagemaker.yml sends the
+    endpoint's capture -> `kedro run --pipelines monitoring --env aws` -> the report in S3 and the
+    metrics in CloudWatch (moto), as the stack's alarms and dashboard read them."""
+    s3 = s3_client(moto_endpoint)
+    captured = PROJECT_ROOT / "data/01_raw/captured"
+    files = sorted(captured.rglob("*.jsonl"))
+    for path in files:
+        s3.upload_file(str(path), BUCKET, f"{PREFIX}/01_raw/captured/{path.relative_to(captured)}")
+    s3.upload_file(str(PROJECT_ROOT / "data/01_raw/ground_truth_labels.csv"), BUCKET, f"{PREFIX}/01_raw/ground_truth_labels.csv")
+    started = datetime.now(UTC)
+
+    result = run_kedro(runs["project"], "run", "--env", "aws", "--pipelines", "monitoring", "--params",
+                       "monitoring.window.end=2026-11-03T00:00:00Z,monitoring.model_version=ml_on_aws_credit_data/2",
+                       env=runs["env"])
+
+    _ok(result)
+    (version,) = _versions(list_keys(moto_endpoint, BUCKET), "08_reporting/monitoring/monitoring_report.json")
+    report = json.loads(_read(moto_endpoint, f"{PREFIX}/08_reporting/monitoring/monitoring_report.json/{version}/monitoring_report.json"))
+    lines = sum(len(path.read_text().splitlines()) for path in files)
+    assert (report["records"], report["unparsed_records"], report["retrain"]) == (lines - 1, 1, 0)
+    assert report["labelled_rows"] > 100 and 0.7 < report["live_metrics"]["roc_auc"] < 0.95
+    cloudwatch = boto3.client("cloudwatch", endpoint_url=moto_endpoint, region_name=FAKE_CREDENTIALS["AWS_DEFAULT_REGION"],
+                              aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+                              aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"])
+    config = load_config(PROJECT_ROOT, "aws")
+    dimensions = [{"Name": "ModelName", "Value": config.model_name}, {"Name": "Environment", "Value": config.environment},
+                  {"Name": "Dataset", "Value": config.dataset}]
+    names = ["drift_retrain_signal", "live_records", "live_unparsed_records", "live_roc_auc"]
+    for dims in (dimensions, [*dimensions, {"Name": "ModelVersion", "Value": "ml_on_aws_credit_data/2"}]):
+        data = cloudwatch.get_metric_data(
+            MetricDataQueries=[{"Id": f"m{i}", "MetricStat": {"Period": 60, "Stat": "Maximum", "Metric": {
+                "Namespace": config.namespace, "MetricName": name, "Dimensions": dims}}} for i, name in enumerate(names)],
+            StartTime=started - timedelta(minutes=5), EndTime=datetime.now(UTC) + timedelta(minutes=5))
+        values = {names[int(r["Id"][1:])]: r["Values"] for r in data["MetricDataResults"]}
+        assert values == {"drift_retrain_signal": [0.0], "live_records": [float(lines - 1)], "live_unparsed_records": [1.0],
+                          "live_roc_auc": [pytest.approx(report["live_metrics"]["roc_auc"])]}, dims
+
+
+def test_monitoring_without_capture_files_names_the_folder(runs, moto_endpoint):
+    result = run_kedro(runs["project"], "run", "--env", "aws", "--pipelines", "monitoring",
+                       env={**runs["env"], "ML_ON_AWS_PREFIX": "team/no-capture"})
+    _failed_with(result, "'captured_data': no object with key 'team/no-capture/01_raw/captured'",
+                 "endpoint.data_capture")
 
 
 # Failure modes. Each leaves the bucket exactly as it was.

@@ -3,6 +3,11 @@
 The alarms of infra/stack.yml watch these metrics: ``test_<metric>`` (model quality, from the
 ``evaluation_report`` output) and ``drift_retrain_signal`` (0 or 1, from the ``retrain_signal``
 output of the drift pipeline), each with the dimensions ModelName, Environment and Dataset.
+The monitoring pipeline's ``monitoring_report`` (live traffic) publishes ``drift_retrain_signal``
+too, so drift in live traffic moves the same alarm, and ``live_<metric>`` (quality on labelled
+traffic), ``live_drift_share``, ``live_records``, ``live_unparsed_records`` and
+``live_prediction_shift``; each again with a ModelVersion dimension when the report names the
+model version, so a dashboard can show them per version.
 
 Publishing is a Kedro hook (:class:`CloudWatchHooks`, after the node that produced one of those
 outputs), so the nodes stay free of I/O and a pipeline runs the same with or without it.
@@ -50,6 +55,7 @@ class CloudWatchConfig(BaseModel):
     region: str | None = Field(default=None, description="None: the AWS chain's region (AWS_REGION, profile).")
     evaluation_output: str = "evaluation_report"
     drift_output: str = "retrain_signal"
+    monitoring_output: str = "monitoring_report"
 
     @field_validator("namespace")
     @classmethod
@@ -116,6 +122,21 @@ def drift_metrics(signal: Mapping[str, Any]) -> dict[str, float]:
     return {name: value for name, value in found.items() if value is not None}
 
 
+def monitoring_metrics(report: Mapping[str, Any]) -> dict[str, float]:
+    """From the monitoring report of live traffic: the retrain signal (the drift alarm's metric),
+    ``live_<name>`` per live quality metric, and the traffic's drift share, record counts and
+    prediction shift."""
+    found = {
+        "drift_retrain_signal": _number(report.get("retrain")),
+        "live_drift_share": _number(report.get("drift_share")),
+        "live_records": _number(report.get("records")),
+        "live_unparsed_records": _number(report.get("unparsed_records")),
+        "live_prediction_shift": _number(report.get("prediction_shift")),
+        **{f"live_{name}": _number(value) for name, value in (report.get("live_metrics") or {}).items()},
+    }
+    return {name: value for name, value in found.items() if value is not None}
+
+
 def dimensions(config: CloudWatchConfig) -> list[dict[str, str]]:
     return [
         {"Name": "ModelName", "Value": config.model_name},
@@ -143,7 +164,7 @@ def publish(cloudwatch: Any, namespace: str, data: list[dict[str, Any]]) -> None
 
 
 class CloudWatchHooks:
-    """Publish after the evaluation and drift nodes when ``cloudwatch.yml`` enables it."""
+    """Publish after the evaluation, drift and monitoring nodes when ``cloudwatch.yml`` enables it."""
 
     def __init__(self) -> None:
         self.config = CloudWatchConfig()
@@ -158,13 +179,21 @@ class CloudWatchHooks:
         if not self.config.enabled:
             return
         metrics: dict[str, float] = {}
+        version = None
         if self.config.evaluation_output in outputs:
             metrics |= evaluation_metrics(outputs[self.config.evaluation_output])
         if self.config.drift_output in outputs:
             metrics |= drift_metrics(outputs[self.config.drift_output])
+        if self.config.monitoring_output in outputs:
+            report = outputs[self.config.monitoring_output]
+            metrics |= monitoring_metrics(report)
+            version = report.get("model_version")
         if not metrics:
             return
-        data = metric_data(metrics, dimensions(self.config), datetime.now(UTC))
+        now, dims = datetime.now(UTC), dimensions(self.config)
+        data = metric_data(metrics, dims, now)
+        if version:
+            data += metric_data(metrics, [*dims, {"Name": "ModelVersion", "Value": str(version)}], now)
         try:
             publish(self.client(), self.config.namespace, data)
         except Exception as exc:
@@ -173,8 +202,9 @@ class CloudWatchHooks:
             logger.error("Could not publish %d metrics of node %s to CloudWatch namespace %s: %s",
                          len(data), node.name, self.config.namespace, exc)
             return
-        logger.info("Published to CloudWatch %s (%s): %s", self.config.namespace,
-                    ", ".join(f"{d['Name']}={d['Value']}" for d in dimensions(self.config)),
+        logger.info("Published to CloudWatch %s (%s%s): %s", self.config.namespace,
+                    ", ".join(f"{d['Name']}={d['Value']}" for d in dims),
+                    f"; and with ModelVersion={version}" if version else "",
                     ", ".join(f"{k}={v:.4g}" for k, v in sorted(metrics.items())))
 
     def client(self) -> Any:

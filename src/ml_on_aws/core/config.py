@@ -7,6 +7,7 @@ YAML fails with the key that is wrong instead of a ``KeyError`` deep in a node.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -207,6 +208,32 @@ class DriftConfig(_Strict):
     random_state: int = 42
 
 
+class MonitoringWindow(_Strict):
+    """The captured requests a monitoring run reads: those of the ``hours`` before ``end``."""
+
+    end: datetime | None = Field(
+        default=None, description="ISO-8601, UTC unless it names a zone (2026-11-30T00:00:00Z); None: the run's start."
+    )
+    hours: float = Field(default=24, gt=0, description="Length of the window.")
+
+    @field_validator("end")
+    @classmethod
+    def _utc(cls, value: datetime | None) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class MonitoringConfig(_Strict):
+    """Drift and quality of the traffic an endpoint received (its data capture)."""
+
+    window: MonitoringWindow = MonitoringWindow()
+    model_version: str | None = Field(
+        default=None, description="The registered model version the endpoint serves (<name>/<version>), for the report "
+                                  "and the metrics' ModelVersion dimension; None: not reported."
+    )
+
+
 # Parameter sections and their schema, checked together before a run starts.
 SECTIONS: dict[str, type[BaseModel]] = {
     "data": DataConfig,
@@ -218,6 +245,7 @@ SECTIONS: dict[str, type[BaseModel]] = {
     "registry": RegistryConfig,
     "validation": ValidationConfig,
     "drift": DriftConfig,
+    "monitoring": MonitoringConfig,
 }
 
 

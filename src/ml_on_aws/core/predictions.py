@@ -96,3 +96,13 @@ def input_columns(model: Any) -> list[str]:
     """The raw columns a project model reads (its first step's ``feature_names_in_``)."""
     first = model.steps[0][1] if hasattr(model, "steps") else model
     return [str(c) for c in getattr(first, "feature_names_in_", np.array([]))]
+
+
+def prediction_columns(model: Any) -> list[str]:
+    """The columns ``predict_frame`` returns, without predicting (scikit-learn refuses 0 rows):
+    ``prediction``, then ``proba_<class>`` per class when the final estimator has probabilities.
+    tests/serving/test_model.py checks it against ``predict_frame`` for each kind of task."""
+    final = model.steps[-1][1] if isinstance(model, Pipeline) else model
+    if hasattr(final, "predict_proba") and hasattr(final, "classes_"):
+        return ["prediction", *(f"proba_{label}" for label in model.classes_)]
+    return ["prediction"]

@@ -52,6 +52,9 @@ HOW_TO_CREATE_INPUTS = {
     TEST_DATASET: "your held-out test table, with the columns of raw_data (or run the default pipeline, "
                   "which splits raw_data)",
     "production_reference_data": "a copy of the reference_data.parquet the production model's training wrote",
+    "test_predictions": "kedro run (evaluation saves the model's predictions on its test set)",
+    "captured_data": "the endpoint's data capture (endpoint.data_capture in conf/<env>/sagemaker.yml writes *.jsonl "
+                     "files there), or `python scripts/make_capture_sample.py` for a sample of the bundled data",
 }
 _DATA_KEYS = ("target", "task", "positive_label", "numeric_features", "categorical_features", "date_features",
               "drop_columns")

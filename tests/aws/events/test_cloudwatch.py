@@ -28,11 +28,11 @@ def hooks(enabled: bool = True, env: str = "aws") -> CloudWatchHooks:
     return hook
 
 
-def read_back(names: list[str]) -> dict[str, list[float]]:
+def read_back(names: list[str], dimensions: dict[str, str] = DIMENSIONS) -> dict[str, list[float]]:
     now = datetime.now(UTC)
     queries = [{"Id": f"m{i}", "ReturnData": True, "MetricStat": {
         "Metric": {"Namespace": "MlOnAwsTest", "MetricName": name,
-                   "Dimensions": [{"Name": k, "Value": v} for k, v in DIMENSIONS.items()]},
+                   "Dimensions": [{"Name": k, "Value": v} for k, v in dimensions.items()]},
         "Period": 60, "Stat": "Maximum"}} for i, name in enumerate(names)]
     results = client("cloudwatch").get_metric_data(
         MetricDataQueries=queries, StartTime=now - timedelta(hours=1), EndTime=now + timedelta(minutes=5))
@@ -50,6 +50,28 @@ def test_evaluation_and_drift_metrics_round_trip(aws_account: str) -> None:
                       "drift_drifted_columns": [2.0], "drift_checked_columns": [13.0],
                       # not finite, not a score, not a test score: not published
                       "test_f1": [], "test_support": [], "train_roc_auc": []}
+
+
+MONITORING = {"retrain": 1, "drifted_columns": ["Income"], "checked_columns": 13, "drift_share": 1 / 13,
+              "records": 120, "unparsed_records": 2, "prediction_shift": 0.04, "prediction_drifted": False,
+              "live_metrics": {"roc_auc": 0.81, "accuracy": 0.77, "log_loss": float("nan")}, "model_version": None}
+LIVE = ["drift_retrain_signal", "live_drift_share", "live_records", "live_unparsed_records", "live_prediction_shift",
+        "live_roc_auc", "live_accuracy", "live_log_loss"]
+
+
+@pytest.mark.parametrize("version", [None, "ml_on_aws_credit_data/7"])
+def test_the_monitoring_report_of_live_traffic_round_trips_per_model_version_when_known(aws_account: str, version) -> None:
+    hook = hooks()
+    hook.after_node_run(SimpleNamespace(name="monitoring.build_monitoring_report"),
+                        {"monitoring_report": {**MONITORING, "model_version": version}})
+
+    expected = {"drift_retrain_signal": [1.0], "live_drift_share": [1 / 13], "live_records": [120.0],
+                "live_unparsed_records": [2.0], "live_prediction_shift": [0.04], "live_roc_auc": [0.81],
+                "live_accuracy": [0.77], "live_log_loss": []}
+    # The series the drift alarm watches (no ModelVersion), and one per model version for the dashboard.
+    assert read_back(LIVE) == expected
+    per_version = read_back(LIVE, {**DIMENSIONS, "ModelVersion": version or "none"})
+    assert per_version == (expected if version else {name: [] for name in LIVE})
 
 
 def test_nothing_is_sent_when_disabled_or_for_other_outputs(aws_account: str) -> None:

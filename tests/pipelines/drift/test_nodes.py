@@ -7,13 +7,13 @@ import pandas as pd
 import pytest
 import yaml
 
-from ml_on_aws.pipelines.drift.nodes import (
+from ml_on_aws.pipelines.drift.nodes import render_drift_summary
+from ml_on_aws.pipelines.drift_statistics import (
     assess_drift,
     compute_column_drift,
     kl_divergence_by_column,
-    render_drift_summary,
+    population_stability_index,
 )
-from ml_on_aws.pipelines.drift.statistics import population_stability_index
 from ml_on_aws.pipelines.training.nodes import select_reference_data
 
 ROOT = Path(__file__).resolve().parents[3]

@@ -141,16 +141,7 @@ def _answer_in_one_step(served: Any, body: bytes, kind: str, answer: str) -> byt
 
 def _parse(served: Any, body: bytes, kind: str) -> tuple[Any, bool]:
     """The request's rows (only the columns the model reads) and whether a CSV had a header."""
-    if not body.strip():
-        raise payload.RequestError(400, "The request body is empty.")
-    if kind == payload.CSV:
-        frame, header = payload.parse_csv(body, served.columns, served.required)
-    else:
-        # A CSV answer to JSON rows has no header line, so a client gets exactly one line per row
-        # (the SageMaker SDK's JSONSerializer with its CSVDeserializer); X-Prediction-Columns names them.
-        frame, header = payload.parse_json(body, lines=kind == payload.JSONLINES), False
-    payload.check_columns(frame, served.required, header=header)
-    return frame[served.required], header
+    return payload.request_rows(body, kind, served.columns, served.required)
 
 
 async def _read_body(request: Request, limit: int) -> bytes:

@@ -10,10 +10,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sklearn.pipeline import Pipeline
 
 from ml_on_aws.core.mlflow_models import find_model_directory, load_sklearn_model
-from ml_on_aws.core.predictions import input_columns, predict_frame
+from ml_on_aws.core.predictions import input_columns, predict_frame, prediction_columns
 from ml_on_aws.pipelines.feature_engineering.compiled import (
     CompiledModel,
     NeedsScikitLearn,
@@ -82,16 +81,6 @@ def load_served_model(path: str | Path) -> ServedModel:
 def compiled_path_enabled() -> bool:
     """``ML_ON_AWS_COMPILED=0`` (or false/off/no) makes the server score with scikit-learn only."""
     return os.environ.get(COMPILED_SWITCH, "1").strip().lower() not in ("0", "false", "off", "no")
-
-
-def prediction_columns(model: Any) -> list[str]:
-    """The columns ``predict_frame`` returns, without predicting (scikit-learn refuses 0 rows):
-    ``prediction``, then ``proba_<class>`` per class when the final estimator has probabilities.
-    tests/serving/test_model.py checks it against ``predict_frame`` for each kind of task."""
-    final = model.steps[-1][1] if isinstance(model, Pipeline) else model
-    if hasattr(final, "predict_proba") and hasattr(final, "classes_"):
-        return ["prediction", *(f"proba_{label}" for label in model.classes_)]
-    return ["prediction"]
 
 
 def limit_threads(threads: int) -> None:

@@ -2,9 +2,14 @@
 
 from kedro.pipeline import Pipeline, node
 
+from ml_on_aws.pipelines.drift_statistics import (
+    assess_drift,
+    compute_column_drift,
+    kl_divergence_by_column,
+)
 from ml_on_aws.pipelines.stages import as_stage
 
-from .nodes import assess_drift, compute_column_drift, kl_divergence_by_column, render_drift_summary
+from .nodes import render_drift_summary
 
 
 def create_pipeline(**kwargs) -> Pipeline:

@@ -40,8 +40,18 @@ def positive_label(y: pd.Series, data: DataConfig) -> Any:
 
 def classification_scores(model: Pipeline, X: pd.DataFrame, y: pd.Series, data: DataConfig) -> dict[str, Any]:
     predicted, proba = predict_with_proba(model, X)
-    classes = list(model.classes_)
-    positive = positive_label(y, data) if len(classes) == 2 else None
+    return scores_of_classes(y, predicted, proba, list(model.classes_), data)
+
+
+def scores_of_classes(y: pd.Series, predicted: Any, proba: np.ndarray | None, classes: list[Any], data: DataConfig,
+                      positive: Any = None) -> dict[str, Any]:
+    """Classification scores of predictions already made (``proba``: a column per class of
+    ``classes``, or None). ``positive`` is the class of two that ROC AUC, precision and recall
+    are about; None: :func:`positive_label` of ``y``."""
+    if len(classes) == 2 and positive is None:
+        positive = positive_label(y, data)
+    elif len(classes) != 2:
+        positive = None
     # Scored on positions in `classes` when every label is a class: same scores, faster (_class_codes).
     y_codes, predicted_codes = _class_codes(y, classes), _class_codes(predicted, classes)
     if y_codes is not None and predicted_codes is not None and (positive is None or positive in classes):
@@ -92,7 +102,11 @@ def _class_codes(values: Any, classes: list[Any]) -> np.ndarray | None:
 
 
 def regression_scores(model: Pipeline, X: pd.DataFrame, y: pd.Series) -> dict[str, float]:
-    predicted = model.predict(X)
+    return scores_of_values(y, model.predict(X))
+
+
+def scores_of_values(y: pd.Series, predicted: Any) -> dict[str, float]:
+    """Regression scores of predictions already made."""
     return {
         "rmse": float(skm.root_mean_squared_error(y, predicted)),
         "mae": float(skm.mean_absolute_error(y, predicted)),

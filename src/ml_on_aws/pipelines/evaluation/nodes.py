@@ -13,6 +13,7 @@ from sklearn.model_selection import learning_curve
 from sklearn.pipeline import Pipeline
 
 from ml_on_aws.core.config import DataConfig, EvaluationConfig, SplitConfig, parse
+from ml_on_aws.core.predictions import predict_frame
 from ml_on_aws.core.progress import Steps, activity
 from ml_on_aws.pipelines.evaluation import metrics as m
 from ml_on_aws.pipelines.evaluation import plots
@@ -52,6 +53,15 @@ def evaluate_model(
     report["bias_variance"] = m.bias_variance(report["train"], report["test"], primary, evaluation.overfit_gap)
     logger.info("Test scores: %s", {k: round(v, 4) for k, v in report["test"].items() if isinstance(v, float)})
     return report
+
+
+def predict_test_set(model: Pipeline, test: pd.DataFrame, data_params: dict[str, Any]) -> pd.DataFrame:
+    """The model's predictions on its test set (``prediction``, ``proba_<class>``), with the
+    target when there is one: the distribution live predictions are compared with (monitoring)."""
+    data = parse(DataConfig, data_params, "data")
+    X, y = features_and_target(test, data)
+    predictions = predict_frame(model, X)
+    return predictions if y is None else predictions.assign(**{data.target: y.to_numpy()})
 
 
 def compute_learning_curve(

@@ -1,4 +1,4 @@
-"""Score the model on train and test, explain it, draw it, and apply the quality gate."""
+"""Score the model on train and test, keep its test predictions, explain it, draw it, and apply the quality gate."""
 
 from kedro.pipeline import Pipeline, node
 
@@ -10,6 +10,7 @@ from .nodes import (
     compute_learning_curve,
     evaluate_model,
     plot_evaluation,
+    predict_test_set,
 )
 
 
@@ -21,6 +22,12 @@ def create_pipeline(**kwargs) -> Pipeline:
                 inputs=["model", "train_set", "test_set", "params:data", "params:evaluation"],
                 outputs="evaluation_report",
                 name="evaluate_model",
+            ),
+            node(
+                func=predict_test_set,
+                inputs=["model", "test_set", "params:data"],
+                outputs="test_predictions",
+                name="predict_test_set",
             ),
             node(
                 func=compute_learning_curve,

@@ -8,14 +8,7 @@ import numpy as np
 import pandas as pd
 from sklearn.pipeline import Pipeline
 
-
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
+from ml_on_aws.pipelines.shared import pyplot as _pyplot
 
 
 def roc_curves(model: Pipeline, X: pd.DataFrame, y: pd.Series, positive: Any) -> Any:

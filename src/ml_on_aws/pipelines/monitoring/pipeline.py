@@ -1,0 +1,84 @@
+"""Read an endpoint's captured requests of a time window, rebuild their rows and predictions, and
+compare them with the current model's reference rows and test predictions (live quality too,
+when ground-truth labels are supplied)."""
+
+from kedro.pipeline import Pipeline, node
+
+from ml_on_aws.pipelines.drift_statistics import (
+    assess_drift,
+    compute_column_drift,
+    kl_divergence_by_column,
+)
+from ml_on_aws.pipelines.stages import as_stage
+
+from .nodes import (
+    build_monitoring_report,
+    compare_predictions,
+    rebuild_live_rows,
+    render_monitoring_summary,
+    score_live_traffic,
+    select_window,
+)
+
+
+def create_pipeline(**kwargs) -> Pipeline:
+    return as_stage("monitoring", Pipeline(
+        [
+            node(
+                func=select_window,
+                inputs=["captured_data", "params:monitoring"],
+                outputs=["capture_records", "monitoring_window"],
+                name="select_window",
+            ),
+            node(
+                func=rebuild_live_rows,
+                inputs=["capture_records", "reference_data", "model", "params:data"],
+                outputs=["live_features", "live_predictions", "capture_parsing"],
+                name="rebuild_live_rows",
+            ),
+            # The drift stage's comparison, on the live rows instead of a new batch.
+            node(
+                func=compute_column_drift,
+                inputs=["reference_data", "live_features", "params:data", "params:drift"],
+                outputs="live_column_drift",
+                name="compute_column_drift",
+            ),
+            node(
+                func=kl_divergence_by_column,
+                inputs=["reference_data", "live_features", "params:data", "params:drift"],
+                outputs="live_kl_divergences",
+                name="kl_divergence_by_column",
+            ),
+            node(
+                func=assess_drift,
+                inputs=["live_column_drift", "live_kl_divergences", "params:drift"],
+                outputs=["live_drift_report", "live_retrain_signal"],
+                name="assess_drift",
+            ),
+            node(
+                func=compare_predictions,
+                inputs=["test_predictions", "live_predictions", "params:data", "params:drift"],
+                outputs="live_prediction_shift",
+                name="compare_predictions",
+            ),
+            node(
+                func=score_live_traffic,
+                inputs=["live_predictions", "ground_truth_labels", "test_predictions", "params:data"],
+                outputs="live_quality",
+                name="score_live_traffic",
+            ),
+            node(
+                func=build_monitoring_report,
+                inputs=["monitoring_window", "capture_parsing", "live_drift_report", "live_retrain_signal",
+                        "live_prediction_shift", "live_quality", "params:monitoring"],
+                outputs="monitoring_report",
+                name="build_monitoring_report",
+            ),
+            node(
+                func=render_monitoring_summary,
+                inputs=["monitoring_report", "reference_data", "live_features", "test_predictions", "live_predictions"],
+                outputs="monitoring_summary",
+                name="render_monitoring_summary",
+            ),
+        ]
+    ))
