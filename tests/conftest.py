@@ -20,6 +20,28 @@ os.environ.setdefault("KEDRO_DISABLE_TELEMETRY", "1")
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 
 
+@pytest.fixture(autouse=True)
+def _mlflow_tracking_left_as_found():
+    """kedro-mlflow sets MLflow's process-wide tracking URI and experiment (and the variables
+    MLFLOW_TRACKING_URI and MLFLOW_EXPERIMENT_ID with them) when a session starts in the test's
+    process, e.g. a job run in a scratch folder that is deleted after: the next test must not
+    write into that store, so what a test set is forgotten when it ends."""
+    names = ("MLFLOW_TRACKING_URI", "MLFLOW_EXPERIMENT_ID")
+    before = {name: os.environ.get(name) for name in names}
+    yield
+    if "mlflow" in sys.modules and any(os.environ.get(name) != value for name, value in before.items()):
+        import mlflow
+        from mlflow.tracking import fluent
+
+        mlflow.set_tracking_uri(None)  # no process-wide URI
+        fluent._active_experiment_id = None  # MLflow has no public call that forgets the experiment
+        for name, value in before.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
 def copy_project(destination: Path) -> Path:
     """The project's configuration, bundled raw data and metadata, without outputs or stores."""
     for name in ("conf", "pyproject.toml", ".telemetry"):
