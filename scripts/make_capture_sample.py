@@ -167,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
     labels_of(rows, target, id_prefix="sample").to_csv(args.labels, index=False)
     lines = sum(len(lines) for lines in files.values())
     print(f"Wrote {lines} capture lines in {len(written)} files under {args.out} and the labels in {args.labels}.")
-    print(f"Read them: kedro run --pipelines monitoring --params monitoring.window.end={SAMPLE_WINDOW_END}")
+    print(f"Read them: kedro run --pipelines monitoring (the window ends at the newest record, {SAMPLE_WINDOW_END} at the latest)")
     return 0
 
 

@@ -123,8 +123,12 @@ def test_a_processing_job_reads_inputs_and_writes_outputs_per_instance(base, mon
     (tmp_path / "config" / "resourceconfig.json").write_text('{"current_host": "algo-2"}')
     monkeypatch.setenv("ML_ON_AWS_OPT_ML", str(tmp_path))
     job = _loader("sagemaker_processing")["catalog"]
-    for name in ("raw_data", "new_data", "reference_data", "model", "captured_data", "test_predictions"):
+    for name in ("raw_data", "new_data", "reference_data", "model", "captured_data"):
         assert _location(job[name]) == f"{tmp_path}/processing/input/{name}"
+    # What the training job put next to the model, read from the model input (monitoring).
+    for name, file in (("model_reference_data", "reference_data.parquet"), ("test_predictions", "test_predictions.parquet")):
+        assert _location(job[name]) == f"{tmp_path}/processing/input/model/{file}"
+    assert job["model_lineage"]["dataset"]["filepath"] == f"{tmp_path}/processing/input/model/lineage.json"
     assert job["ground_truth_labels"]["dataset"]["path"] == f"{tmp_path}/processing/input/ground_truth_labels"
     output = f"{tmp_path}/processing/output"
     assert _location(job["predictions"]) == f"{output}/predictions/predictions-algo-2.csv"

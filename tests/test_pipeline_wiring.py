@@ -243,7 +243,8 @@ def test_monitoring_reads_the_captured_traffic_of_each_task(project):
     configured = project.parameters["monitoring"]
     project.parameters["monitoring"] = {**configured, "window": {"end": "2026-11-03T00:00:00Z", "hours": 24}}
     try:
-        outputs = project.run("monitoring", captured_data=captured, ground_truth_labels=pd.DataFrame())
+        outputs = project.run("monitoring", captured_data=captured, ground_truth_labels=pd.DataFrame(),
+                              model_reference_data=project.outputs["reference_data"], model_lineage=None)
     finally:
         project.parameters["monitoring"] = configured
     report = outputs["monitoring_report"]

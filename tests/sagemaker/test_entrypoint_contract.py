@@ -101,6 +101,12 @@ def test_training_writes_the_served_model_and_the_reports(trained, project_copy)
     report = json.loads((output / "evaluation_report.json").read_text())
     assert report["test"]["roc_auc"] > 0.6
     assert (output / "reference_data.parquet").is_file()
+    # Next to the model (in model.tar.gz) too, for monitoring jobs; MLflow still reads the model.
+    from ml_on_aws.core.mlflow_models import load_sklearn_model
+
+    for name in ("reference_data.parquet", "test_predictions.parquet"):
+        assert (opt_ml / "model" / name).read_bytes() == (output / name).read_bytes()
+    assert len(load_sklearn_model(opt_ml / "model").predict(rows.drop(columns=["Status"], errors="ignore"))) == 5
     # What a monitoring job compares live predictions with: every test row's prediction and label.
     test_predictions = pd.read_parquet(output / "test_predictions.parquet")
     assert len(test_predictions) == report["rows"]["test"] and {"prediction", "Status"} <= set(test_predictions.columns)
@@ -186,7 +192,8 @@ def test_processing_scores_new_data_with_the_training_artifact(trained, tmp_path
 def test_a_monitoring_job_reads_the_capture_with_the_training_job_s_outputs(trained, tmp_path):
     """`process monitoring` as conf/aws/sagemaker.yml configures it and the stack's schedule starts
     it (the window as runtime parameters): capture files written from the trained model's own
-    answers, the training job's reference rows and test predictions, and its model.tar.gz."""
+    answers and the training job's model.tar.gz, which carries the reference rows, the test
+    predictions and the lineage record (the model version of the report)."""
     from starlette.testclient import TestClient
 
     from ml_on_aws.container.serving.app import create_app
@@ -197,28 +204,26 @@ def test_a_monitoring_job_reads_the_capture_with_the_training_job_s_outputs(trai
 
     trained_opt_ml, _ = trained
     opt_ml, inputs = tmp_path / "opt_ml", tmp_path / "opt_ml" / "processing" / "input"
-    for name in ("model", "reference_data", "test_predictions", "captured_data"):
+    for name in ("model", "captured_data"):
         (inputs / name).mkdir(parents=True)
     with tarfile.open(inputs / "model" / "model.tar.gz", "w:gz") as tar:
         for item in (trained_opt_ml / "model").iterdir():
             tar.add(item, arcname=item.name)
-    for name in ("reference_data", "test_predictions"):
-        (inputs / name / f"{name}.parquet").write_bytes((trained_opt_ml / "output" / "data" / f"{name}.parquet").read_bytes())
     rows = pd.read_csv(RAW / "credit_data_new.csv").head(60)
     with TestClient(create_app(ServerSettings(model_dir=str(trained_opt_ml / "model")))) as client:
         files = sample.capture(client, sample.mixed_requests(rows))
     sample.write_capture_files(files, inputs / "captured_data")
 
     result = run_entrypoint(opt_ml, "process", "monitoring", "--params",
-                            f"monitoring.window.end={sample.SAMPLE_WINDOW_END},monitoring.window.hours=24,"
-                            "monitoring.model_version=ml_on_aws_credit_data/3")
+                            f"monitoring.window.end={sample.SAMPLE_WINDOW_END},monitoring.window.hours=24")
 
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     output = opt_ml / "processing" / "output" / "monitoring"
     report = json.loads((output / "monitoring_report.json").read_text())
     assert (report["records"], report["rows"], report["unparsed_records"]) == (len(sample.mixed_requests(rows)), 60, 0)
     assert report["live_metrics"] == {} and report["quality"]["note"] == "no ground-truth labels"
-    assert (report["window"]["end"], report["model_version"]) == ("2026-11-03T00:00:00+00:00", "ml_on_aws_credit_data/3")
+    assert report["window"]["end"] == "2026-11-03T00:00:00+00:00"
+    assert (report["model_version"], report["model_version_from"]) == ("ml_on_aws_train/1", "lineage record")
     assert "<img " in (output / "monitoring_summary.html").read_text()
 
 

@@ -10,6 +10,7 @@ import json
 import logging
 import os
 import shutil
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -148,8 +149,13 @@ def drift_metrics(signal: dict[str, Any]) -> dict[str, float]:
     return metrics
 
 
-def publish_model(source: Path, target: Path) -> None:
+def publish_model(source: Path, target: Path, companions: Sequence[Path] = ()) -> None:
     """Copy the MLflow model directory's contents to /opt/ml/model (SageMaker tars that folder).
+
+    ``companions`` are files put next to the model, under their own names: the tables a
+    monitoring job compares live traffic with (reference rows, test predictions), so they travel
+    in ``model.tar.gz`` with the model they describe. MLflow and the server read only the files
+    MLmodel names, so extra files leave the model loadable.
 
     The copy is made aside, in a hidden folder inside the target (``/opt/ml/model`` may be a
     mount of its own, which a rename cannot cross), then its entries are renamed into place with
@@ -165,6 +171,10 @@ def publish_model(source: Path, target: Path) -> None:
     incoming = target / f".incoming-{os.getpid()}"
     remove(incoming)
     shutil.copytree(source, incoming)
+    for companion in companions:
+        if not companion.is_file():
+            raise JobError(f"the pipeline wrote no {companion.name} at {companion}; the model needs it next to it.")
+        shutil.copyfile(companion, incoming / companion.name)
     (target / "MLmodel").unlink(missing_ok=True)  # the old model stops being one before it goes
     for old in target.iterdir():  # a local re-run into the same folder replaces the model
         if old != incoming:
@@ -187,6 +197,21 @@ def unfilled_shards(opt_ml: OptMl, config: dict[str, Any]) -> list[str]:
         if sharded and local and not _has_files(opt_ml.processing_input / Path(local).name):
             empty.append(str(item.get("InputName") or local))
     return empty
+
+
+def unpack_model_input(opt_ml: OptMl) -> None:
+    """Unpack the ``model`` input's model.tar.gz (the training job's artifact as S3 holds it) in
+    place, so the files next to the model (reference rows, test predictions, lineage record) are
+    datasets at /opt/ml/processing/input/model/<file>. Nothing to do without an archive, or when
+    the folder is an unpacked model already."""
+    from ml_on_aws.core.archives import extract_tar
+
+    folder = opt_ml.processing_input / "model"
+    archives = sorted(folder.glob("*.tar.gz")) if folder.is_dir() else []
+    if not archives or (folder / "MLmodel").exists():
+        return
+    extract_tar(archives[0], folder)
+    logger.info("Unpacked %s into %s.", archives[0].name, folder)
 
 
 def check_processing_inputs(opt_ml: OptMl, config: dict[str, Any]) -> None:

@@ -31,6 +31,7 @@ from ml_on_aws.container.contract import (
     read_json,
     report_metrics,
     unfilled_shards,
+    unpack_model_input,
 )
 from ml_on_aws.container.job_runner import JobError, run_job
 from ml_on_aws.container.kedro_project import configure_logging, kedro_project
@@ -38,6 +39,10 @@ from ml_on_aws.container.runtime_params import runtime_params
 
 TRAINING_ENV = "sagemaker"
 PROCESSING_ENV = "sagemaker_processing"
+# Written next to the MLflow model in /opt/ml/model (so in model.tar.gz): what a monitoring
+# processing job compares the endpoint's traffic with, read from its `model` input
+# (conf/sagemaker_processing/catalog.yml), so the job needs no other copy of them.
+MODEL_COMPANIONS = ("reference_data", "test_predictions")
 
 logger = logging.getLogger("ml_on_aws.container")
 
@@ -92,7 +97,8 @@ def train(opt_ml: OptMl) -> None:
         if not status.get("accepted", False):
             raise JobError(f"the quality gate rejected the model ({status.get('reason')}); the reports are in "
                            f"{opt_ml.output_data}, no model was written to {opt_ml.model}.")
-        publish_model(project.location(catalog, "mlflow_model"), opt_ml.model)
+        publish_model(project.location(catalog, "mlflow_model"), opt_ml.model,
+                      companions=[project.location(catalog, name) for name in MODEL_COMPANIONS])
 
 
 # ---- processing ----------------------------------------------------------------------------
@@ -111,6 +117,7 @@ def process(opt_ml: OptMl, pipeline_name: str, params: dict[str, Any] | None = N
             logger.info("Instance %s got no objects of sharded input(s) %s (fewer objects than instances): "
                         "nothing to process, no outputs.", current_host(), ", ".join(empty))
             return
+    unpack_model_input(opt_ml)
     with kedro_project(PROCESSING_ENV) as project:
         from kedro.framework.project import pipelines
 

@@ -59,9 +59,15 @@ class KedroProject:
             if name.startswith("params:") or name == "parameters" or name not in catalog:
                 continue
             location = describe_location(catalog[name])
-            if location.startswith(str(input_root)) and not catalog.exists(name):
-                raise JobError(f"the pipeline reads '{name}', but {location} has no data: add a ProcessingInput "
-                               f"with LocalPath {location}.")
+            if not location.startswith(str(input_root)) or catalog.exists(name):
+                continue
+            folder, *inside = Path(location).relative_to(input_root).parts
+            if inside:  # a file in another input's folder: the model's reference rows, say
+                raise JobError(f"the pipeline reads '{name}' from the input '{folder}', but {location} does not "
+                               f"exist: give the job a {folder} that has {'/'.join(inside)} (a model trained by "
+                               "an older image lacks it: train it again).")
+            raise JobError(f"the pipeline reads '{name}', but {location} has no data: add a ProcessingInput "
+                           f"with LocalPath {location}.")
 
     @staticmethod
     def location(catalog: Any, name: str) -> Path:

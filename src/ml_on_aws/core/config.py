@@ -212,7 +212,8 @@ class MonitoringWindow(_Strict):
     """The captured requests a monitoring run reads: those of the ``hours`` before ``end``."""
 
     end: datetime | None = Field(
-        default=None, description="ISO-8601, UTC unless it names a zone (2026-11-30T00:00:00Z); None: the run's start."
+        default=None, description="ISO-8601, UTC unless it names a zone (2026-11-30T00:00:00Z); None: the newest "
+                                  "captured record's time (that record included)."
     )
     hours: float = Field(default=24, gt=0, description="Length of the window.")
 

@@ -49,6 +49,7 @@ SUITE_DATASET = "expectation_suite"
 HOW_TO_CREATE_INPUTS = {
     SUITE_DATASET: f"kedro validation init-suite --dataset {RAW_DATASET}",
     "reference_data": "kedro run (training saves the rows the model learned from as the drift reference)",
+    "model_reference_data": "kedro run (training saves the rows the model learned from as the drift reference)",
     TEST_DATASET: "your held-out test table, with the columns of raw_data (or run the default pipeline, "
                   "which splits raw_data)",
     "production_reference_data": "a copy of the reference_data.parquet the production model's training wrote",

@@ -66,15 +66,17 @@ def captured(client, folder: Path, exchanges, **options) -> Path:
     return folder
 
 
-def monitor(trained, folder: Path, labels: pd.DataFrame | None = None, window_end: str = WINDOW_END,
-            **monitoring) -> dict:
-    """The registered pipeline on the capture files in ``folder``; every dataset it wrote."""
+def monitor(trained, folder: Path, labels: pd.DataFrame | None = None, window_end: str | None = WINDOW_END,
+            lineage: dict | None = None, **monitoring) -> dict:
+    """The registered pipeline on the capture files in ``folder`` (``lineage``: the model's lineage
+    record, None when it has none); every dataset it wrote."""
     pipeline = register_pipelines()["monitoring"]
     params = {**trained["params"], "monitoring": {"window": {"end": window_end, "hours": 24}, **monitoring}}
     given = {"captured_data": CaptureFilesDataset(str(folder)),
              "ground_truth_labels": KeptDataset(data=pd.DataFrame() if labels is None else labels),
-             **{name: KeptDataset(data=trained[name], copy_mode="assign")
-                for name in ("model", "reference_data", "test_predictions")}}
+             "model_lineage": KeptDataset(data=lineage, copy_mode="assign"),
+             "model_reference_data": KeptDataset(data=trained["reference_data"], copy_mode="assign"),
+             **{name: KeptDataset(data=trained[name], copy_mode="assign") for name in ("model", "test_predictions")}}
     parameters = {f"params:{key}": MemoryDataset(data=value, copy_mode="assign") for key, value in params.items()}
     kept = {name: KeptDataset(copy_mode="assign") for name in pipeline.datasets() - given.keys() - parameters.keys()}
     catalog = DataCatalog(datasets={**given, **parameters, **kept})
@@ -186,6 +188,42 @@ def test_traffic_outside_the_window_is_not_read(trained, client, tmp_path):
     assert (report["verdict"], report["records"], report["retrain"], report["checked_columns"]) == ("no traffic", 0, 0, 0)
     assert report["window"]["lines_in_window"] == 0 and report["prediction_shift"] is None
     assert "No traffic in the window" in outputs["monitoring_summary"]
+
+
+def test_a_null_window_end_is_the_newest_captured_record(trained, client, tmp_path):
+    """A run on a copy of the capture, as the shipped sample, reports on its traffic whenever it runs."""
+    exchanges = sample.mixed_requests(rows_of(trained, 30))
+    older = sample.SAMPLE_START - timedelta(days=2)
+    folder = captured(client, tmp_path / "captured", exchanges[:5], start=older)
+    captured(client, folder, exchanges[5:])
+    newest = sample.SAMPLE_START + sample.SPACING * (len(exchanges) - 6)
+
+    report = monitor(trained, folder, window_end=None)["monitoring_report"]
+
+    window = report["window"]
+    assert (window["end"], window["end_included"]) == (newest.isoformat(), True)
+    assert "newest captured record" in window["end_from"]
+    # The day up to the newest record, that one included; the records two days older are out.
+    assert (report["records"], report["verdict"]) == (len(exchanges) - 5, "no drift")
+    assert window["first_capture"] == older.isoformat()
+
+
+@pytest.mark.parametrize(("lineage", "configured", "expected"), [
+    ({"model": {"name": "ml_on_aws_credit_data", "version": "4"}}, None, ("ml_on_aws_credit_data/4", "lineage record")),
+    ({"model": {"name": "ml_on_aws_credit_data", "version": "4"}}, "ml_on_aws_credit_data/7",
+     ("ml_on_aws_credit_data/7", "monitoring.model_version")),
+    ({"model": None}, None, (None, None)),   # a run that registered no version
+    (None, None, (None, None)),              # a model without a lineage record
+])
+def test_the_model_version_is_the_lineage_record_s_unless_configured(trained, client, tmp_path, lineage, configured,
+                                                                    expected):
+    folder = captured(client, tmp_path / "captured", sample.mixed_requests(rows_of(trained, 5)))
+
+    outputs = monitor(trained, folder, lineage=lineage, model_version=configured)
+
+    report = outputs["monitoring_report"]
+    assert (report["model_version"], report["model_version_from"]) == expected
+    assert (f"Model version {expected[0]}." in outputs["monitoring_summary"]) == (expected[0] is not None)
 
 
 def _data(trained):

@@ -31,6 +31,7 @@ from ml_on_aws.core.data_capture import (
     read_capture_record,
 )
 from ml_on_aws.core.dtypes import is_numeric
+from ml_on_aws.core.lineage import model_label
 from ml_on_aws.core.payloads import (
     PREDICTION,
     SUPPORTED,
@@ -72,24 +73,40 @@ _HOUR = timedelta(hours=1)
 def select_window(captured_data: pd.DataFrame, monitoring_params: dict[str, Any]) -> tuple[pd.DataFrame, dict[str, Any]]:
     """The capture records of the window (the ``hours`` before ``end``), parsed, and the window.
 
-    A record's time is its ``inferenceTime``. A line that is not a capture record has none: it
-    belongs to the window when the hour folder of its file does (``.../yyyy/mm/dd/hh/``), or
-    to every window when its file is in no hour folder, so it is counted rather than lost.
+    ``end`` null means the newest captured record's time, that record included: a run on a copy
+    of the capture (the shipped sample, an export) reports on its latest traffic whenever it
+    runs; the scheduled job always passes an explicit end. Without any readable record the end
+    is the run's start. A record's time is its ``inferenceTime``. A line that is not a capture
+    record has none: it belongs to the window when the hour folder of its file does
+    (``.../yyyy/mm/dd/hh/``), or to every window when its file is in no hour folder, so it is
+    counted rather than lost.
     """
     window = parse(MonitoringConfig, monitoring_params, "monitoring").window
-    end = window.end or datetime.now(UTC)
-    start = end - timedelta(hours=window.hours)
-    records, times = [], []
+    parsed = []
     for file, line, text in captured_data[["file", "line", "text"]].itertuples(index=False):
         try:
-            record = read_capture_record(text)
+            parsed.append((file, line, read_capture_record(text), None))
         except CaptureFormatError as exc:
+            parsed.append((file, line, None, str(exc)))
+    times = [record.inference_time for _, _, record, _ in parsed if record is not None]
+    if window.end is not None:
+        end, end_from, inclusive = window.end, "monitoring.window.end", False
+    elif times:
+        end, end_from, inclusive = max(times), "the newest captured record (monitoring.window.end is null)", True
+    else:
+        end, end_from, inclusive = datetime.now(UTC), "the run's start (monitoring.window.end is null, no record has a time)", False
+    start = end - timedelta(hours=window.hours)
+
+    def in_window(time: datetime) -> bool:
+        return start <= time < end or (inclusive and time == end)
+
+    records = []
+    for file, line, record, problem in parsed:
+        if record is None:
             hour = hour_of_capture_file(file)
-            if hour is None or (hour < end and hour + _HOUR > start):
-                records.append({"file": file, "line": line, "problem": str(exc)})
-            continue
-        times.append(record.inference_time)
-        if start <= record.inference_time < end:
+            if hour is None or (hour + _HOUR > start and (hour < end or (inclusive and hour == end))):
+                records.append({"file": file, "line": line, "problem": problem})
+        elif in_window(record.inference_time):
             records.append({
                 "file": file, "line": line, "event_id": record.event_id, "inference_id": record.inference_id,
                 "inference_time": record.inference_time, "request": record.request, "response": record.response,
@@ -97,12 +114,12 @@ def select_window(captured_data: pd.DataFrame, monitoring_params: dict[str, Any]
             })
     columns = ["file", "line", "event_id", "inference_id", "inference_time", "request", "response", "problem"]
     selected = pd.DataFrame(records, columns=columns)
-    found = {"start": start.isoformat(), "end": end.isoformat(), "hours": window.hours,
-             "captured_lines": len(captured_data), "lines_in_window": len(selected),
+    found = {"start": start.isoformat(), "end": end.isoformat(), "end_from": end_from, "end_included": inclusive,
+             "hours": window.hours, "captured_lines": len(captured_data), "lines_in_window": len(selected),
              "first_capture": min(times).isoformat() if times else None,
              "last_capture": max(times).isoformat() if times else None}
-    logger.info("Window %s to %s: %d of %d captured lines.", found["start"], found["end"], len(selected),
-                len(captured_data))
+    logger.info("Window %s to %s (%s h, the end from %s): %d of %d captured lines.", found["start"], found["end"],
+                window.hours, end_from, len(selected), len(captured_data))
     if times and selected["problem"].notna().all():
         logger.warning("No captured request in the window; the captures are from %s to %s. Set the window with "
                        "--params monitoring.window.end=<ISO time>,monitoring.window.hours=<hours>.",
@@ -326,10 +343,16 @@ def _classification_metrics(joined: pd.DataFrame, y: pd.Series, test_predictions
 def build_monitoring_report(
     window: dict[str, Any], parsing: dict[str, Any], drift_report: dict[str, Any], drift_signal: dict[str, Any],
     predictions: dict[str, Any], quality: dict[str, Any], monitoring_params: dict[str, Any],
+    model_lineage: dict[str, Any] | None,
 ) -> dict[str, Any]:
     """One report of the window: the drift stage's retrain signal and drifted columns (same keys
-    as ``retrain_signal.json``), then traffic, prediction shift, live quality and the details."""
+    as ``retrain_signal.json``), then traffic, prediction shift, live quality and the details.
+
+    The model version is ``monitoring.model_version`` or, when that is null, the registered
+    version the model's lineage record names (None without a record or a registered version).
+    """
     config = parse(MonitoringConfig, monitoring_params, "monitoring")
+    model_version, version_from = _model_version(config, model_lineage)
     checked = drift_signal["checked_columns"]
     if parsing["rows"] == 0:
         verdict = "no traffic"
@@ -347,7 +370,8 @@ def build_monitoring_report(
         "prediction_drifted": predictions["drifted"],
         "live_metrics": quality["metrics"],
         "labelled_rows": quality["labelled_rows"],
-        "model_version": config.model_version,
+        "model_version": model_version,
+        "model_version_from": version_from,
         "window": window,
         "capture": parsing,
         "predictions": predictions,
@@ -359,6 +383,18 @@ def build_monitoring_report(
                 "n/a" if report["prediction_shift"] is None else f"{report['prediction_shift']:.4g}",
                 {k: round(v, 4) for k, v in quality["metrics"].items() if isinstance(v, float)} or "none")
     return jsonable(report)
+
+
+def _model_version(config: MonitoringConfig, model_lineage: dict[str, Any] | None) -> tuple[str | None, str | None]:
+    """The version the report names and where it came from (None, None: unknown)."""
+    if config.model_version is not None:
+        return config.model_version, "monitoring.model_version"
+    recorded = model_label((model_lineage or {}).get("model") if isinstance(model_lineage, dict) else None)
+    if recorded is None:
+        logger.info("No model version: monitoring.model_version is null and the model's lineage record names none.")
+        return None, None
+    logger.info("Model version %s, from the model's lineage record.", recorded)
+    return recorded, "lineage record"
 
 
 def render_monitoring_summary(report: dict[str, Any], reference_data: pd.DataFrame, live_features: pd.DataFrame,

@@ -32,20 +32,20 @@ def create_pipeline(**kwargs) -> Pipeline:
             ),
             node(
                 func=rebuild_live_rows,
-                inputs=["capture_records", "reference_data", "model", "params:data"],
+                inputs=["capture_records", "model_reference_data", "model", "params:data"],
                 outputs=["live_features", "live_predictions", "capture_parsing"],
                 name="rebuild_live_rows",
             ),
             # The drift stage's comparison, on the live rows instead of a new batch.
             node(
                 func=compute_column_drift,
-                inputs=["reference_data", "live_features", "params:data", "params:drift"],
+                inputs=["model_reference_data", "live_features", "params:data", "params:drift"],
                 outputs="live_column_drift",
                 name="compute_column_drift",
             ),
             node(
                 func=kl_divergence_by_column,
-                inputs=["reference_data", "live_features", "params:data", "params:drift"],
+                inputs=["model_reference_data", "live_features", "params:data", "params:drift"],
                 outputs="live_kl_divergences",
                 name="kl_divergence_by_column",
             ),
@@ -70,13 +70,13 @@ def create_pipeline(**kwargs) -> Pipeline:
             node(
                 func=build_monitoring_report,
                 inputs=["monitoring_window", "capture_parsing", "live_drift_report", "live_retrain_signal",
-                        "live_prediction_shift", "live_quality", "params:monitoring"],
+                        "live_prediction_shift", "live_quality", "params:monitoring", "model_lineage"],
                 outputs="monitoring_report",
                 name="build_monitoring_report",
             ),
             node(
                 func=render_monitoring_summary,
-                inputs=["monitoring_report", "reference_data", "live_features", "test_predictions", "live_predictions"],
+                inputs=["monitoring_report", "model_reference_data", "live_features", "test_predictions", "live_predictions"],
                 outputs="monitoring_summary",
                 name="render_monitoring_summary",
             ),

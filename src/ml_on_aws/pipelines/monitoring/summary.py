@@ -48,7 +48,8 @@ def render(report: dict[str, Any], reference: pd.DataFrame, live: pd.DataFrame,
 td,th{{border:1px solid #ccc;padding:4px 8px;text-align:right}} td:last-child{{text-align:left}}
 figure{{display:inline-block;margin:0 1em 1em 0}} figcaption{{font-size:90%}}</style></head>
 <body><h1>Live traffic: {html.escape(report['verdict'])}</h1>
-<p>Window {html.escape(window['start'])} to {html.escape(window['end'])} ({window['hours']:g} h):
+<p>Window {html.escape(window['start'])} to {html.escape(window['end'])} ({window['hours']:g} h, the end from
+{html.escape(window.get('end_from', 'monitoring.window.end'))}):
 {report['records']} requests, {report['rows']} rows; {report['unparsed_records']} captured records without rows,
 {report['unparsed_responses']} without predictions.{_model_version(report)}</p>
 {f"<ul>{problems}</ul>" if problems else ""}
