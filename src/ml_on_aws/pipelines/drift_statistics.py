@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from kedro.pipeline import Pipeline, node
 from scipy import special, stats
 
 from ml_on_aws.core.config import DataConfig, DriftConfig, parse
@@ -256,3 +257,17 @@ def column_table_html(drift_report: dict[str, Any]) -> str:
     rows["reasons"] = rows["reasons"].map(lambda r: "; ".join(r) if isinstance(r, list) else "")
     rows = rows.sort_values("drifted", ascending=False, kind="stable")
     return rows.to_html(float_format=lambda v: f"{v:.4g}", na_rep="", escape=True, classes="drift")
+
+
+def drift_comparison(*, reference: str, compared: str, prefix: str, report: str, signal: str) -> Pipeline:
+    """The nodes that decide whether the table ``compared`` drifted from ``reference``: per-column
+    statistics and KL divergences (``<prefix>_column_statistics``, ``<prefix>_kl_divergences``), then
+    the verdict, as ``report`` and ``signal``. The ``drift`` and ``monitoring`` stages both use it."""
+    statistics, divergences = f"{prefix}_column_statistics", f"{prefix}_kl_divergences"
+    return Pipeline([
+        node(compute_column_drift, [reference, compared, "params:data", "params:drift"], statistics,
+             name="compute_column_drift"),
+        node(kl_divergence_by_column, [reference, compared, "params:data", "params:drift"], divergences,
+             name="kl_divergence_by_column"),
+        node(assess_drift, [statistics, divergences, "params:drift"], [report, signal], name="assess_drift"),
+    ])

@@ -4,11 +4,7 @@ when ground-truth labels are supplied)."""
 
 from kedro.pipeline import Pipeline, node
 
-from ml_on_aws.pipelines.drift_statistics import (
-    assess_drift,
-    compute_column_drift,
-    kl_divergence_by_column,
-)
+from ml_on_aws.pipelines.drift_statistics import drift_comparison
 from ml_on_aws.pipelines.stages import as_stage
 
 from .nodes import (
@@ -22,7 +18,10 @@ from .nodes import (
 
 
 def create_pipeline(**kwargs) -> Pipeline:
-    return as_stage("monitoring", Pipeline(
+    # The drift stage's comparison, on the live rows instead of a new batch.
+    live_drift = drift_comparison(reference="model_reference_data", compared="live_features", prefix="live",
+                                  report="live_drift_report", signal="live_retrain_signal")
+    return as_stage("monitoring", live_drift + Pipeline(
         [
             node(
                 func=select_window,
@@ -35,25 +34,6 @@ def create_pipeline(**kwargs) -> Pipeline:
                 inputs=["capture_records", "model_reference_data", "model", "params:data"],
                 outputs=["live_features", "live_predictions", "capture_parsing"],
                 name="rebuild_live_rows",
-            ),
-            # The drift stage's comparison, on the live rows instead of a new batch.
-            node(
-                func=compute_column_drift,
-                inputs=["model_reference_data", "live_features", "params:data", "params:drift"],
-                outputs="live_column_drift",
-                name="compute_column_drift",
-            ),
-            node(
-                func=kl_divergence_by_column,
-                inputs=["model_reference_data", "live_features", "params:data", "params:drift"],
-                outputs="live_kl_divergences",
-                name="kl_divergence_by_column",
-            ),
-            node(
-                func=assess_drift,
-                inputs=["live_column_drift", "live_kl_divergences", "params:drift"],
-                outputs=["live_drift_report", "live_retrain_signal"],
-                name="assess_drift",
             ),
             node(
                 func=compare_predictions,
