@@ -209,11 +209,12 @@ def test_clean_keeps_recent_runs_when_asked_to(tmp_path):
 
 
 @pytest.mark.parametrize(("signum", "default"), [(signal.SIGTERM, signal.SIG_DFL), (signal.SIGINT, signal.default_int_handler)])
-def test_a_signal_stops_the_run_with_one_line_and_gives_the_handler_back(tmp_path, caplog, monkeypatch, signum, default):
+def test_a_signal_stops_the_run_with_one_line_and_gives_the_handler_back(tmp_path, caplog, monkeypatch, request, signum, default):
     import mlflow
 
-    if signal.getsignal(signum) is not default:
-        pytest.skip(f"{signum.name} is handled by the test runner")
+    # Start from the interpreter's own handler, whatever an earlier test in this process left.
+    previous = signal.signal(signum, default)
+    request.addfinalizer(lambda: signal.signal(signum, previous))
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
     tracked = mlflow.start_run()  # as kedro-mlflow opens one for the run
     hooks = runs.RunCommitHooks()

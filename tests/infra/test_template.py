@@ -161,6 +161,9 @@ def test_alarms_cover_quality_drift_and_missing_data(template: dict[str, Any]) -
     assert alarms["LiveQualityAlarm"]["ComparisonOperator"] == "LessThanThreshold"
     assert alarms["DriftAlarm"]["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
     assert alarms["MissingDataAlarm"]["TreatMissingData"] == "breaching"
+    # One evaluation per period of new data; the live one is watched over its own, shorter period.
+    assert alarms["ModelQualityAlarm"]["Period"] == {"Ref": "MetricPeriodSeconds"}
+    assert alarms["LiveQualityAlarm"]["Period"] == {"Ref": "LiveQualityPeriodSeconds"}
     for alarm in alarms.values():
         assert [d["Name"] for d in alarm["Dimensions"]] == ["ModelName", "Environment", "Dataset"]
     # The retraining rule listens to exactly the quality and drift alarms, by name, and to the
