@@ -246,7 +246,7 @@ class Endpoint:
                 status, answer_type, answer = response.status, response.headers["Content-Type"], response.read()
         except urllib.error.HTTPError as error:
             status, answer_type, answer = error.code, error.headers.get("Content-Type", ""), error.read()
-        if self.capture and self._sampler.uniform(0, 100) < self.capture["InitialSamplingPercentage"]:
+        if self.capture and self._sampler.random() * 100 < self.capture["InitialSamplingPercentage"]:
             self._record(body, content_type, answer, answer_type, inference_id)
         return status, answer_type, answer
 
