@@ -541,6 +541,9 @@ class Loop:
         assert self.moto and self.admin and self.endpoint
         import make_capture_sample as sample  # scripts/: requests in every format the server reads
 
+        if not self.endpoint.capture:
+            raise StageFailed(f"the endpoint config {self.endpoint.config['EndpointConfigName']} captures nothing "
+                              "(endpoint.data_capture of conf/aws/sagemaker.yml)")
         # The traffic: applicants aged 50 or more (16% of the training data), labelled later by
         # InferenceId: the population changed, which the drift checks must see. (The rows come from
         # the training table, the only labelled data: the live quality is an optimistic one.)
