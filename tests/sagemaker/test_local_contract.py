@@ -88,11 +88,14 @@ def test_train_local_uploads_the_model_and_reports_metrics(local_project, s3):
     result = kedro_sagemaker(local_project, "train", "--local")
 
     assert result.exit_code == 0, result.output
-    [artifact] = keys(s3, "project/sagemaker/training/")
-    assert artifact.endswith("/output/model.tar.gz")
+    artifact, output = keys(s3, "project/sagemaker/training/")
+    assert artifact.endswith("/output/model.tar.gz") and output == artifact.replace("model.tar.gz", "output.tar.gz")
     archive = tarfile.open(fileobj=io.BytesIO(s3.get_object(Bucket=BUCKET, Key=artifact)["Body"].read()))
     model = json.load(archive.extractfile("model.json"))
     assert model["rows"] == 3 and model["host"] == "algo-1"
+    # /opt/ml/output/data, as SageMaker uploads it next to the model.
+    archive = tarfile.open(fileobj=io.BytesIO(s3.get_object(Bucket=BUCKET, Key=output)["Body"].read()))
+    assert json.load(archive.extractfile("report-algo-1.json")) == {"rows": 3}
     assert "metric test_roc_auc = 0.75" in result.output
     assert "[algo-1] train_rows=3" in result.output
     assert f"model: s3://{BUCKET}/{artifact}" in result.output

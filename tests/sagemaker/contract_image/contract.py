@@ -26,6 +26,7 @@ def train() -> None:
     rows = sum(len(p.read_text().splitlines()) - 1 for p in files)
     (ML / "model" / "model.json").write_text(json.dumps({"rows": rows, "hyperparameters": hyperparameters,
                                                         "host": resources["current_host"]}))
+    (ML / "output" / "data" / f"report-{resources['current_host']}.json").write_text(json.dumps({"rows": rows}))
     print(f"train_rows={rows}", flush=True)
     print("test_roc_auc=0.75", flush=True)
 

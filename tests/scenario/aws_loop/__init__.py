@@ -4,6 +4,7 @@
 line of evidence each, and exits 1 at the first that fails. It starts what it needs: moto's
 server with IAM enforced (:mod:`.emulator`), Debian's docker-registry in place of ECR's registry
 and a Docker engine. What AWS would run and moto only records is played by the test doubles of
-:mod:`.doubles` (Lambda's runtime and async invoker, a SageMaker job executor, an alarm
-evaluator) and the moto patches of :mod:`.emulator`; each module says what it stands in for.
+:mod:`.doubles` (Lambda's runtime and async invoker, a SageMaker job executor, an endpoint with
+its data capture, an alarm evaluator) and the moto patches of :mod:`.emulator`; each module
+says what it stands in for.
 """

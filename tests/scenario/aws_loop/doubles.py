@@ -13,6 +13,15 @@
   channels downloaded from moto's S3, outputs and ``model.tar.gz`` uploaded), with the SageMaker
   execution role's credentials and metrics published from inside the containers; the end state
   is written back to moto's record.
+- :class:`Endpoint` stands in for a SageMaker endpoint: the model of the endpoint's current
+  config is served by the code ``kedro sagemaker deploy --local`` uses (the real image, the
+  ``model.tar.gz`` from moto's S3, the model's execution role); :meth:`Endpoint.invoke` is
+  InvokeEndpoint (body, ``Content-Type``, ``Accept``, ``InferenceId``), and the endpoint's data
+  capture is played as the endpoint config's ``DataCaptureConfig`` says (sampling percentage,
+  capture modes, ``CaptureContentTypeHeader``, KMS key): each exchange is written as SageMaker's
+  record (``ml_on_aws.core.data_capture.capture_record``), JSON Lines under
+  ``<DestinationS3Uri>/<endpoint>/<variant>/yyyy/mm/dd/hh/``, with the model's execution role,
+  when :meth:`Endpoint.flush` is called (SageMaker buffers and writes files every few minutes).
 - :class:`AlarmEvaluator` stands in for CloudWatch evaluating the stack's alarms: it reads each
   alarm, computes its statistic with ``get_metric_data``, sets the state, and builds the
   ``CloudWatch Alarm State Change`` event CloudWatch sends to EventBridge.
@@ -28,9 +37,12 @@ import hashlib
 import io
 import json
 import os
+import random
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 import uuid
 import zipfile
 from collections.abc import Callable
@@ -175,6 +187,101 @@ class JobExecutor:
         description["seconds"] = round(time.monotonic() - started)
         description["role"] = role.arn
         return description
+
+
+class Endpoint:
+    """A SageMaker endpoint with its data capture (see the module doc)."""
+
+    def __init__(self, moto: Moto, admin: Credentials, name: str, images: Callable[[str], None], port: int) -> None:
+        from ml_on_aws.control.local.runner import LocalRunner
+
+        sagemaker = admin.client("sagemaker", moto.endpoint)
+        self.name = name
+        self.description = sagemaker.describe_endpoint(EndpointName=name)
+        self.config = sagemaker.describe_endpoint_config(EndpointConfigName=self.description["EndpointConfigName"])
+        variant = self.config["ProductionVariants"][0]
+        self.variant = variant["VariantName"]
+        self.model = sagemaker.describe_model(ModelName=variant["ModelName"])
+        images(self.model["PrimaryContainer"]["Image"])
+        # The endpoint's instances, and its data capture, act with the model's execution role.
+        role = moto.as_service(admin, self.model["ExecutionRoleArn"], "sagemaker.amazonaws.com", f"{name}-endpoint")
+        self.s3 = role.client("s3", moto.endpoint)
+        self.runner = LocalRunner(self.s3, lambda line: None, docker_options=["--network=host"], port=port,
+                                  environment={**role.environment(), "AWS_ENDPOINT_URL": moto.endpoint})
+        self.url = f"http://127.0.0.1:{port}"
+        capture = self.config.get("DataCaptureConfig") or {}
+        self.capture = capture if capture.get("EnableCapture", bool(capture)) else None
+        self._check_content_types()
+        self._sampler = random.Random(0)
+        self.captured: list[tuple[datetime, dict[str, Any]]] = []
+
+    @property
+    def container(self) -> str:
+        return self.model["ModelName"]
+
+    def _check_content_types(self) -> None:
+        """The records are written by ``capture_record``, which knows SageMaker's default text types."""
+        from ml_on_aws.core.data_capture import CSV_CONTENT_TYPES, JSON_CONTENT_TYPES
+
+        header = (self.capture or {}).get("CaptureContentTypeHeader")
+        if header and (tuple(header.get("CsvContentTypes", [])), tuple(header.get("JsonContentTypes", []))) != (
+                CSV_CONTENT_TYPES, JSON_CONTENT_TYPES):
+            raise NotImplementedError(f"the endpoint double captures the default content types only, not {header}")
+
+    def start(self) -> bool:
+        """The endpoint's instance: the image serving the model, until /ping answers."""
+        self.stop()
+        return self.runner.serve({"ModelName": self.container, "PrimaryContainer": self.model["PrimaryContainer"]}, wait=True)
+
+    def stop(self) -> None:
+        subprocess.run(["docker", "rm", "-f", self.container], capture_output=True)
+
+    def invoke(self, body: bytes, content_type: str, accept: str | None = None,
+               inference_id: str | None = None) -> tuple[int, str, bytes]:
+        """InvokeEndpoint: (status, content type, body) of the model's answer; captured as configured."""
+        headers = {"Content-Type": content_type, **({"Accept": accept} if accept else {})}
+        call = urllib.request.Request(f"{self.url}/invocations", data=body, method="POST", headers=headers)
+        try:
+            with urllib.request.urlopen(call, timeout=60) as response:
+                status, answer_type, answer = response.status, response.headers["Content-Type"], response.read()
+        except urllib.error.HTTPError as error:
+            status, answer_type, answer = error.code, error.headers.get("Content-Type", ""), error.read()
+        if self.capture and self._sampler.random() * 100 < self.capture["InitialSamplingPercentage"]:
+            self._record(body, content_type, answer, answer_type, inference_id)
+        return status, answer_type, answer
+
+    def _record(self, body: bytes, content_type: str, answer: bytes, answer_type: str, inference_id: str | None) -> None:
+        from ml_on_aws.core.data_capture import capture_record
+
+        assert self.capture is not None
+        now = datetime.now(UTC)
+        record = capture_record(request=body, request_content_type=content_type, response=answer,
+                                response_content_type=answer_type, inference_time=now, event_id=str(uuid.uuid4()),
+                                inference_id=inference_id, base64_only="CaptureContentTypeHeader" not in self.capture)
+        modes = {option["CaptureMode"] for option in self.capture["CaptureOptions"]}
+        for mode, key in (("Input", "endpointInput"), ("Output", "endpointOutput")):
+            if mode not in modes:
+                del record["captureData"][key]
+        self.captured.append((now, record))
+
+    def flush(self) -> list[str]:
+        """Write the captured records as SageMaker does: one JSON Lines file per hour folder. The keys."""
+        assert self.capture is not None
+        bucket, _, prefix = self.capture["DestinationS3Uri"].removeprefix("s3://").partition("/")
+        files: dict[str, list[str]] = {}
+        for moment, record in self.captured:
+            folder = f"{prefix.rstrip('/')}/{self.name}/{self.variant}/{moment:%Y/%m/%d/%H}"
+            if folder not in files:  # named after its first record's time and a random id
+                files[folder] = [f"{folder}/{moment:%M-%S}-{moment.microsecond // 1000:03d}-{uuid.uuid4()}.jsonl"]
+            files[folder].append(json.dumps(record, separators=(",", ":")))
+        encryption = ({"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": self.capture["KmsKeyId"]}
+                      if self.capture.get("KmsKeyId") else {})
+        keys = []
+        for key, *lines in files.values():
+            self.s3.put_object(Bucket=bucket, Key=key, Body="".join(line + "\n" for line in lines).encode(), **encryption)
+            keys.append(f"s3://{bucket}/{key}")
+        self.captured = []
+        return keys
 
 
 class _Heartbeat:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import shutil
@@ -11,6 +12,7 @@ import tempfile
 import time
 import traceback
 import urllib.request
+import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -19,10 +21,11 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from .doubles import AlarmEvaluator, JobExecutor, LambdaRuntime, matches
+from .doubles import AlarmEvaluator, Endpoint, JobExecutor, LambdaRuntime, matches
 from .emulator import ACCOUNT, REGION, Credentials, Moto
 
 ROOT = Path(__file__).resolve().parents[3]
+sys.path.insert(0, str(ROOT / "scripts"))  # make_capture_sample: the requests of the live traffic
 KEDRO = str(Path(sys.executable).with_name("kedro"))
 STACK = "ml-on-aws"
 PREFIX = "ml-on-aws"
@@ -35,6 +38,10 @@ SCORING_INSTANCES = 3
 # Named up front: `push-image` reads conf/aws/sagemaker.yml, which needs ML_ON_AWS_BUCKET, before
 # the stack exists (a generated bucket name would be known only after it).
 BUCKET = "ml-on-aws-loop-data"
+ENDPOINT = "ml-on-aws"  # endpoint.name of conf/base/sagemaker.yml
+MONITORING_HOURS = 24
+# The live traffic of stage 9: applicants this old or older, this many rows.
+LIVE_AGE, LIVE_ROWS = 50, 150
 
 
 class StageFailed(RuntimeError):
@@ -51,6 +58,14 @@ class Loop:
         self.moto: Moto | None = None
         self.admin: Credentials | None = None
         self.state: dict[str, Any] = {}
+        self.endpoint: Endpoint | None = None
+
+    def close(self) -> None:
+        """What the run started outside this process: the endpoint's container, moto's server."""
+        if self.endpoint is not None:
+            self.endpoint.stop()
+        if self.moto is not None:
+            self.moto.stop()
 
     # ------------------------------------------------------------------ helpers
 
@@ -148,6 +163,11 @@ class Loop:
         # This machine's engine has no bridge network: builds use the host's (docs/container.md).
         settings.setdefault("image", {})["build_options"] = ["--network=host"]
         settings["processing"]["pipelines"]["inference"]["instance_count"] = SCORING_INSTANCES
+        # Labels of the live traffic for the monitoring job (the optional input of conf/aws/sagemaker.yml).
+        settings["processing"]["pipelines"]["monitoring"]["inputs"]["ground_truth_labels"] = {
+            "s3_uri": "${_root}/01_raw/ground_truth_labels.csv"}
+        # The stack owns the endpoint's alarms (EndpointName): `deploy` only checks they exist.
+        settings.setdefault("endpoint", {}).setdefault("deployment", {}).setdefault("alarms", {})["create"] = False
         conf.write_text(yaml.safe_dump(settings, sort_keys=False))
 
         def git(*args: str) -> str:
@@ -253,7 +273,10 @@ class Loop:
             made.append(f"{name}->{queue_arn.rsplit(':', 1)[1]}")
         return made
 
-    stack_parameters = (f"BucketName={BUCKET}", "ArrivalJob=training")
+    # The monitoring schedule (MonitoringPeriodHours) and the endpoint's alarms in the stack
+    # (EndpointName; `deploy` then creates none, endpoint.deployment.alarms.create: false).
+    stack_parameters = (f"BucketName={BUCKET}", f"MonitoringPeriodHours={MONITORING_HOURS}", f"EndpointName={ENDPOINT}",
+                        "ArrivalJob=training")
 
     def _deliver_arrival(self, key: str, frame: pd.DataFrame) -> tuple[dict[str, Any], dict[str, Any]]:
         """Upload; read what S3 -> EventBridge delivers to a queue added to the deployed rule; run
@@ -444,7 +467,8 @@ class Loop:
         return f"{pending[0][1]} in {description['seconds']} s: new model version {model} {metrics}; alarms now {'; '.join(summary)}"
 
     def stage_7_scoring(self) -> str:
-        out = self._deploy_stack(*self.stack_parameters[1:], "ArrivalJob=processing")
+        kept = [p for p in self.stack_parameters[1:] if not p.startswith("ArrivalJob=")]
+        out = self._deploy_stack(*kept, "ArrivalJob=processing")
         variables = self.moto.lambda_read(self.admin, "get_function", FunctionName=f"{STACK}-data-arrival")["Configuration"]["Environment"]["Variables"]
         if variables["ARRIVAL_JOB"] != "processing":
             raise StageFailed(f"the stack update left ARRIVAL_JOB={variables['ARRIVAL_JOB']}:\n{out[-1500:]}")
@@ -490,38 +514,146 @@ class Loop:
         if len(configs) != 2 or endpoint["EndpointConfigName"] != configs[-1]["EndpointConfigName"]:
             raise StageFailed(f"the endpoint uses {endpoint['EndpointConfigName']}, configs {configs}")
         newest_config = sagemaker.describe_endpoint_config(EndpointConfigName=endpoint["EndpointConfigName"])
-        model_name = newest_config["ProductionVariants"][0]["ModelName"]
-        model = sagemaker.describe_model(ModelName=model_name)
-        request = {"ModelName": model_name, "PrimaryContainer": model["PrimaryContainer"]}
-        self.image_for_jobs(model["PrimaryContainer"]["Image"])
-        from ml_on_aws.control.local.runner import LocalRunner
-
-        role = self.moto.as_service(self.admin, model["ExecutionRoleArn"], "sagemaker.amazonaws.com", "endpoint")
-        runner = LocalRunner(role.client("s3", self.moto.endpoint), lambda line: None, docker_options=["--network=host"],
-                             port=18080, environment={**role.environment(), "AWS_ENDPOINT_URL": self.moto.endpoint})
-        subprocess.run(["docker", "rm", "-f", model_name], env={**os.environ, **self.docker_env}, capture_output=True)
-        try:
-            if not runner.serve(request, wait=True):
-                raise StageFailed(f"the served container did not answer /ping ({model_name})")
-            with urllib.request.urlopen("http://127.0.0.1:18080/ping", timeout=10) as response:
-                ping = response.status
-            rows = self.credit.iloc[3500:3505].drop(columns=["Status"]).to_csv(index=False).encode()
-            call = urllib.request.Request("http://127.0.0.1:18080/invocations", data=rows, method="POST",
-                                          headers={"Content-Type": "text/csv", "Accept": "text/csv"})
-            with urllib.request.urlopen(call, timeout=60) as response:
-                answer = response.read().decode().strip().splitlines()
-        finally:
-            subprocess.run(["docker", "rm", "-f", model_name], env={**os.environ, **self.docker_env}, capture_output=True)
-        if len(answer) != 6 or not answer[0].startswith("prediction"):
-            raise StageFailed(f"5 CSV rows were answered with {answer}")
-        served = model["PrimaryContainer"]["ModelDataUrl"]
+        # The endpoint's instance, kept serving for the live traffic of stage 9.
+        self.endpoint = Endpoint(self.moto, self.admin, ENDPOINT, self.image_for_jobs, port=18080)
+        if self.endpoint.config["EndpointConfigName"] != newest_config["EndpointConfigName"]:
+            raise StageFailed(f"the endpoint double serves {self.endpoint.config['EndpointConfigName']}")
+        if not self.endpoint.start():
+            raise StageFailed(f"the served container did not answer /ping ({self.endpoint.container})")
+        with urllib.request.urlopen(f"{self.endpoint.url}/ping", timeout=10) as response:
+            ping = response.status
+        rows = self.credit.iloc[3500:3505].drop(columns=["Status"]).to_csv(index=False).encode()
+        status, _, body = self.endpoint.invoke(rows, "text/csv", accept="text/csv")
+        answer = body.decode().strip().splitlines()
+        if status != 200 or len(answer) != 6 or not answer[0].startswith("prediction"):
+            raise StageFailed(f"5 CSV rows were answered with {status} {answer}")
+        served = self.endpoint.model["PrimaryContainer"]["ModelDataUrl"]
         if served != self.state["model"]:
             raise StageFailed(f"the endpoint serves {served}, not the newest model {self.state['model']}")
+        capture = self.endpoint.capture or {}
         return (f"endpoint {endpoint['EndpointName']} created, then updated to {endpoint['EndpointConfigName']} "
-                f"({endpoint['EndpointStatus']}); its model {model_name} served from {served}; "
-                f"/ping {ping}; CSV of 5 rows -> {len(answer)} lines, first {answer[:2]}")
+                f"({endpoint['EndpointStatus']}); its model {self.endpoint.container} served from {served}; "
+                f"/ping {ping}; CSV of 5 rows -> {len(answer)} lines, first {answer[:2]}; data capture "
+                f"{capture.get('InitialSamplingPercentage', 'off')}% to {capture.get('DestinationS3Uri')}")
 
-    def stage_9_failed_events(self) -> str:
+    def stage_9_monitoring(self) -> str:
+        """Live traffic -> capture files in S3 -> the scheduled monitoring job -> metrics and alarms."""
+        assert self.moto and self.admin and self.endpoint
+        import make_capture_sample as sample  # scripts/: requests in every format the server reads
+
+        if not self.endpoint.capture:
+            raise StageFailed(f"the endpoint config {self.endpoint.config['EndpointConfigName']} captures nothing "
+                              "(endpoint.data_capture of conf/aws/sagemaker.yml)")
+        # The traffic: applicants aged 50 or more (16% of the training data), labelled later by
+        # InferenceId: the population changed, which the drift checks must see. (The rows come from
+        # the training table, the only labelled data: the live quality is an optimistic one.)
+        rows = self.credit[self.credit["Age"] >= LIVE_AGE].sample(LIVE_ROWS, random_state=11)
+        exchanges = sample.mixed_requests(rows.drop(columns=["Status"]), id_prefix="live")
+        refused = [status for status, _, _ in (self.endpoint.invoke(e.body, e.content_type, e.accept, e.inference_id)
+                                               for e in exchanges) if status != 200]
+        if refused:
+            raise StageFailed(f"the endpoint refused {len(refused)} of {len(exchanges)} requests: {refused[:5]}")
+        captured = self.endpoint.flush()
+        self.endpoint.stop()
+        # What the deployment's monitoring job reads: the configuration packaged for the functions.
+        function = f"{STACK}-monitoring-schedule"
+        config = json.loads((self._code(function) / "sagemaker_config.json").read_text())
+        inputs = config["processing"]["pipelines"]["monitoring"]["inputs"]
+        destination = (self.endpoint.capture or {}).get("DestinationS3Uri", "")
+        if inputs["captured_data"]["s3_uri"].rstrip("/") != destination.rstrip("/"):
+            raise StageFailed(f"the endpoint captures to {destination}, the monitoring job reads {inputs['captured_data']}")
+        labels = sample.labels_of(rows, "Status", id_prefix="live")
+        self._put_uri(inputs["ground_truth_labels"]["s3_uri"], labels.to_csv(index=False).encode())
+        production = self._put_production_files(inputs)
+        # EventBridge's scheduled event, at the first whole minute after the traffic.
+        when = (datetime.now(UTC) + timedelta(minutes=1)).replace(second=0, microsecond=0)
+        rule = self.client("events").describe_rule(Name=function)
+        event = {"version": "0", "id": str(uuid.uuid4()), "detail-type": "Scheduled Event", "source": "aws.events",
+                 "account": ACCOUNT, "time": when.strftime("%Y-%m-%dT%H:%M:%SZ"), "region": REGION,
+                 "resources": [rule["Arn"]], "detail": {}}
+        outcome = self._invoke(function, event)
+        if not outcome["ok"] or outcome["result"].get("status") != "started":
+            raise StageFailed(f"the monitoring-schedule function started no job: {outcome}")
+        job = outcome["result"]["job"]
+        pending = self.executor.pending()
+        if [name for _, name in pending] != [job]:
+            raise StageFailed(f"moto holds {pending}, expected only {job}")
+        _, request = self.moto.recorder.get(job)
+        description = self.executor.run(*pending[0])
+        if description["ProcessingJobStatus"] != "Completed":
+            raise StageFailed(f"{job}: {description.get('FailureReason')}")
+        [output] = request["ProcessingOutputConfig"]["Outputs"]
+        report = json.loads(self._get_uri(f"{output['S3Output']['S3Uri'].rstrip('/')}/monitoring_report.json"))
+        sent = LIVE_ROWS + 5  # with stage 8's request, in the window too
+        if (report["rows"], report["labelled_rows"], report["unparsed_records"]) != (sent, len(labels), 0):
+            raise StageFailed(f"{job}: the report counts {report['rows']} rows, {report['labelled_rows']} labelled, "
+                              f"{report['unparsed_records']} unparsed; sent {sent} rows, {len(labels)} labels")
+        if report["retrain"] != 1:
+            raise StageFailed(f"{job}: traffic of applicants aged {LIVE_AGE}+ was not found drifted: {report['reasons']}")
+        quality = self.state["parameters"].get("LiveQualityMetricName", "live_roc_auc")
+        published = {"drift_retrain_signal": self._published(f"{STACK}-drift"), quality: self._published(f"{ENDPOINT}-live-quality"),
+                     "live_records": self._metric("live_records")}
+        expected = {"drift_retrain_signal": report["retrain"], quality: report["live_metrics"][quality.removeprefix("live_")],
+                    "live_records": report["records"]}
+        if any(not values or abs(values[0] - expected[name]) > 1e-6 for name, values in published.items()):
+            raise StageFailed(f"{job} published {published} to CloudWatch, its report says {expected}")
+        summary, outcomes = self._evaluate_and_route()
+        started = {o["result"]["alarm"]: o["result"]["job"] for o in outcomes if o["ok"] and o["result"].get("status") == "started"}
+        if f"{STACK}-drift" not in started:
+            raise StageFailed(f"the drift alarm started no retraining; alarms: {summary}; handler: {outcomes}")
+        return (f"{len(exchanges)} requests ({LIVE_ROWS} rows) -> capture {[key.removeprefix(destination) for key in captured]} "
+                f"under {destination}; labels and {production or 'no production files'} "
+                f"put where the packaged configuration names them; scheduled event {event['time']} -> {function} as "
+                f"{outcome['role'].rsplit('/', 1)[-1]} started {job} ({request['AppSpecification'].get('ContainerArguments')}); "
+                f"executor: Completed in {description['seconds']} s: verdict {report['verdict']}, drifted "
+                f"{report['drifted_columns']}, {quality} {expected[quality]:.3f} on {report['labelled_rows']} labels; "
+                f"CloudWatch {({name: round(values[0], 3) for name, values in published.items()})}; alarms: {'; '.join(summary)} "
+                f"-> retraining {started}")
+
+    def _metric(self, name: str) -> list[float]:
+        """A metric the jobs put in CloudWatch with the dimensions the stack's alarms watch."""
+        parameters = self.state["parameters"]
+        dimensions = [{"Name": "ModelName", "Value": parameters.get("MetricModelName", "ml-on-aws")},
+                      {"Name": "Environment", "Value": parameters.get("MetricEnvironment", "aws")},
+                      {"Name": "Dataset", "Value": parameters.get("MetricDataset", "raw_data")}]
+        now = datetime.now(UTC)
+        result = self.client("cloudwatch").get_metric_data(
+            MetricDataQueries=[{"Id": "m", "ReturnData": True, "MetricStat": {
+                "Period": 60, "Stat": "Maximum",
+                "Metric": {"Namespace": parameters.get("MetricNamespace", "MlOnAws"), "MetricName": name,
+                           "Dimensions": dimensions}}}],
+            StartTime=now - timedelta(hours=1), EndTime=now + timedelta(minutes=1))
+        return result["MetricDataResults"][0]["Values"]
+
+    def _put_production_files(self, inputs: dict[str, Any]) -> list[str]:
+        """The served model's reference rows and test predictions, from its training job's
+        output.tar.gz, where the monitoring job's configuration names them as inputs of their own
+        (docs/monitoring.md: "put under sagemaker/production/"); none when the model carries them."""
+        import tarfile
+
+        wanted = [name for name in ("reference_data", "test_predictions") if name in inputs]
+        if not wanted:
+            return []
+        assert self.endpoint
+        output = self.endpoint.model["PrimaryContainer"]["ModelDataUrl"].replace("/model.tar.gz", "/output.tar.gz")
+        with tarfile.open(fileobj=io.BytesIO(self._get_uri(output)), mode="r:gz") as archive:
+            for name in wanted:
+                member = archive.extractfile(f"{name}.parquet")
+                if member is None:
+                    raise StageFailed(f"{output} holds no {name}.parquet")
+                uri = inputs[name]["s3_uri"]
+                self._put_uri(uri if uri.endswith(".parquet") else f"{uri.rstrip('/')}/{name}.parquet", member.read())
+        return wanted
+
+    def _put_uri(self, uri: str, body: bytes) -> None:
+        bucket, _, key = uri.removeprefix("s3://").partition("/")
+        self.client("s3").put_object(Bucket=bucket, Key=key, Body=body)
+
+    def _get_uri(self, uri: str) -> bytes:
+        bucket, _, key = uri.removeprefix("s3://").partition("/")
+        return self.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
+
+    def stage_10_failed_events(self) -> str:
         assert self.moto
         batch = self.credit.iloc[3600:3700].drop(columns=["Status"])
         key = f"{PREFIX}/01_raw/new_data/batch-throttled.csv"
@@ -555,7 +687,8 @@ Loop.STAGES = (
     ("6 retraining job", Loop.stage_6_retraining),
     ("7 sharded scoring", Loop.stage_7_scoring),
     ("8 deploy and serve", Loop.stage_8_deploy),
-    ("9 failed event", Loop.stage_9_failed_events),
+    ("9 live traffic -> monitoring job -> metrics, alarms", Loop.stage_9_monitoring),
+    ("10 failed event", Loop.stage_10_failed_events),
 )
 
 
@@ -579,8 +712,7 @@ def main(argv: list[str] | None = None) -> int:
                 break
             say(f"ok   stage {title} ({time.monotonic() - t0:.0f} s): {evidence}")
     finally:
-        if loop.moto is not None:
-            loop.moto.stop()
+        loop.close()
     say(f"aws-loop: {'passed' if code == 0 else 'FAILED'} in {time.monotonic() - started:.0f} s")
     if code == 0:
         shutil.rmtree(workdir, ignore_errors=True)

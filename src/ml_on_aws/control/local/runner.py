@@ -79,10 +79,14 @@ class LocalRunner:
             reason = failure_reason(results, "failure")
             if reason:
                 return {**description, "TrainingJobStatus": "Failed", "FailureReason": reason}
-            # As SageMaker does, the model is the first host's /opt/ml/model.
-            artifact = f"{request['OutputDataConfig']['S3OutputPath'].rstrip('/')}/{name}/output/model.tar.gz"
+            output = f"{request['OutputDataConfig']['S3OutputPath'].rstrip('/')}/{name}/output"
+            # As SageMaker does, the model is the first host's /opt/ml/model, and every host's
+            # /opt/ml/output/data is output.tar.gz (reports, reference_data.parquet, test_predictions.parquet).
+            artifact = f"{output}/model.tar.gz"
             upload_tar(self.s3, instances[0].folder / "model", artifact)
             self.echo(f"Uploaded {artifact}")
+            upload_tar(self.s3, [instance.folder / "output" / "data" for instance in instances], f"{output}/output.tar.gz")
+            self.echo(f"Uploaded {output}/output.tar.gz")
             return {**description, "TrainingJobStatus": "Completed", "ModelArtifacts": {"S3ModelArtifacts": artifact}}
 
     def process(self, request: dict[str, Any]) -> dict[str, Any]:

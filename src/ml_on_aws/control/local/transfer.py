@@ -62,14 +62,21 @@ def download_model(s3: Any, uri: str, target: Path) -> None:
     readable(target)
 
 
-def upload_tar(s3: Any, folder: Path, uri: str) -> None:
-    """``folder``'s contents as the model.tar.gz at ``uri``."""
+def upload_tar(s3: Any, folder: Path | list[Path], uri: str) -> None:
+    """The contents of ``folder`` (or of several, merged: every instance's, as SageMaker
+    aggregates them) as one ``.tar.gz`` at ``uri``."""
     bucket, key = split_s3_uri(uri)
+    folders = folder if isinstance(folder, list) else [folder]
     with tempfile.TemporaryDirectory() as scratch:
-        archive = Path(scratch) / "model.tar.gz"
+        archive = Path(scratch) / "archive.tar.gz"
+        added: set[str] = set()
         with tarfile.open(archive, "w:gz") as tar:
-            for path in sorted(folder.rglob("*")):
-                tar.add(path, arcname=str(path.relative_to(folder)), recursive=False)
+            for root in folders:
+                for path in sorted(root.rglob("*")):
+                    name = str(path.relative_to(root))
+                    if name not in added:
+                        added.add(name)
+                        tar.add(path, arcname=name, recursive=False)
         s3.upload_file(str(archive), bucket, key)
 
 
