@@ -186,7 +186,9 @@ def test_a_second_push_of_the_same_commit_and_image_is_recognised_and_not_pushed
     assert f"{uri} is already pushed: the registry holds this very image ({digest}); not pushed again." in lines
     assert "The push refers to repository" not in second.stdout
     assert lines[-1] == uri
-    assert json.loads((project / ".sagemaker" / "pushed-image.json").read_text()) == {"commit": commit, "uri": uri}
+    # With the registry's digest of the image, which jobs record in their models' lineage.
+    assert json.loads((project / ".sagemaker" / "pushed-image.json").read_text()) == {
+        "commit": commit, "uri": uri, "digest": digest}
 
 
 @_docker_test

@@ -683,9 +683,10 @@ def survey(catalog: Any) -> Survey:
     for _, dataset in _datasets(catalog):
         if internals.is_versioned(dataset):
             for version in internals.all_versions(dataset):
-                if version not in done:
+                shown = internals.location(dataset) + f"/{version}"
+                # Two catalog entries may name one file (model_reference_data is reference_data).
+                if version not in done and shown not in {path for path, _ in files.get(version, [])}:
                     folder = internals.version_folder(dataset, version)
-                    shown = internals.location(dataset) + f"/{version}"
                     fs = internals.filesystem(dataset)
                     files.setdefault(version, []).append((shown, lambda fs=fs, folder=folder: fs.rm(folder, recursive=True)))
         if hasattr(dataset, "staged_copies"):

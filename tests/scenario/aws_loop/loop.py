@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import shutil
@@ -564,7 +563,6 @@ class Loop:
             raise StageFailed(f"the endpoint captures to {destination}, the monitoring job reads {inputs['captured_data']}")
         labels = sample.labels_of(rows, "Status", id_prefix="live")
         self._put_uri(inputs["ground_truth_labels"]["s3_uri"], labels.to_csv(index=False).encode())
-        production = self._put_production_files(inputs)
         # EventBridge's scheduled event, at the first whole minute after the traffic.
         when = (datetime.now(UTC) + timedelta(minutes=1)).replace(second=0, microsecond=0)
         rule = self.client("events").describe_rule(Name=function)
@@ -602,8 +600,8 @@ class Loop:
         if f"{STACK}-drift" not in started:
             raise StageFailed(f"the drift alarm started no retraining; alarms: {summary}; handler: {outcomes}")
         return (f"{len(exchanges)} requests ({LIVE_ROWS} rows) -> capture {[key.removeprefix(destination) for key in captured]} "
-                f"under {destination}; labels and {production or 'no production files'} "
-                f"put where the packaged configuration names them; scheduled event {event['time']} -> {function} as "
+                f"under {destination}; labels put where the packaged configuration names them (the reference rows and "
+                f"test predictions come inside the model); scheduled event {event['time']} -> {function} as "
                 f"{outcome['role'].rsplit('/', 1)[-1]} started {job} ({request['AppSpecification'].get('ContainerArguments')}); "
                 f"executor: Completed in {description['seconds']} s: verdict {report['verdict']}, drifted "
                 f"{report['drifted_columns']}, {quality} {expected[quality]:.3f} on {report['labelled_rows']} labels; "
@@ -624,26 +622,6 @@ class Loop:
                            "Dimensions": dimensions}}}],
             StartTime=now - timedelta(hours=1), EndTime=now + timedelta(minutes=1))
         return result["MetricDataResults"][0]["Values"]
-
-    def _put_production_files(self, inputs: dict[str, Any]) -> list[str]:
-        """The served model's reference rows and test predictions, from its training job's
-        output.tar.gz, where the monitoring job's configuration names them as inputs of their own
-        (docs/monitoring.md: "put under sagemaker/production/"); none when the model carries them."""
-        import tarfile
-
-        wanted = [name for name in ("reference_data", "test_predictions") if name in inputs]
-        if not wanted:
-            return []
-        assert self.endpoint
-        output = self.endpoint.model["PrimaryContainer"]["ModelDataUrl"].replace("/model.tar.gz", "/output.tar.gz")
-        with tarfile.open(fileobj=io.BytesIO(self._get_uri(output)), mode="r:gz") as archive:
-            for name in wanted:
-                member = archive.extractfile(f"{name}.parquet")
-                if member is None:
-                    raise StageFailed(f"{output} holds no {name}.parquet")
-                uri = inputs[name]["s3_uri"]
-                self._put_uri(uri if uri.endswith(".parquet") else f"{uri.rstrip('/')}/{name}.parquet", member.read())
-        return wanted
 
     def _put_uri(self, uri: str, body: bytes) -> None:
         bucket, _, key = uri.removeprefix("s3://").partition("/")
