@@ -10,6 +10,8 @@ from pathlib import Path
 import boto3
 import pytest
 
+from ml_on_aws.lambda_runtime.jobs import Clients
+
 ROOT = Path(__file__).resolve().parents[3]
 REGION = "eu-west-1"
 ACCOUNT = "123456789012"  # moto's default account
@@ -32,6 +34,16 @@ def aws_account(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> str:
 def client(service: str):
     """A boto3 client for the emulated account (``aws_account`` sets the endpoint)."""
     return boto3.client(service, region_name=REGION)
+
+
+def clients() -> Clients:
+    return Clients(sagemaker=client("sagemaker"), s3=client("s3"))
+
+
+def processing_jobs() -> list[dict]:
+    sagemaker = client("sagemaker")
+    return [sagemaker.describe_processing_job(ProcessingJobName=j["ProcessingJobName"])
+            for j in sagemaker.list_processing_jobs()["ProcessingJobSummaries"]]
 
 
 EVENTS = Path(__file__).parent

@@ -28,23 +28,15 @@ from tests.aws.events.conftest import (
     REGION,
     ROLE_ARN,
     client,
+    clients,
     moto_eventbridge_as_aws_sends_it,
+    processing_jobs,
     sample_event,
 )
 
 NEW_KEY = f"{PREFIX}/data/new_data/batch of 2026-11-28=monday.csv"  # the sample events' key, decoded
 SCORING = ArrivalSettings(prefix=f"{PREFIX}/data/new_data/", suffix=".csv", job="processing", pipeline="inference")
 TRAINING = ArrivalSettings(prefix=f"{PREFIX}/data/new_data/", suffix=".csv", job="training")
-
-
-def clients() -> Clients:
-    return Clients(sagemaker=client("sagemaker"), s3=client("s3"))
-
-
-def processing_jobs() -> list[dict]:
-    sagemaker = client("sagemaker")
-    return [sagemaker.describe_processing_job(ProcessingJobName=j["ProcessingJobName"])
-            for j in sagemaker.list_processing_jobs()["ProcessingJobSummaries"]]
 
 
 def training_jobs() -> list[dict]:

@@ -40,6 +40,8 @@ from tests.aws.events.conftest import (
     PREFIX,
     REGION,
     client,
+    clients,
+    processing_jobs,
     sample_event,
     with_monitoring,
 )
@@ -52,16 +54,6 @@ MODEL_KEY = f"{PREFIX}/sagemaker/training/ml-on-aws-train-1/output/model.tar.gz"
 @pytest.fixture
 def config(packaged_config: dict):
     return parse_config(with_monitoring(packaged_config))
-
-
-def clients() -> Clients:
-    return Clients(sagemaker=client("sagemaker"), s3=client("s3"))
-
-
-def processing_jobs() -> list[dict]:
-    sagemaker = client("sagemaker")
-    return [sagemaker.describe_processing_job(ProcessingJobName=j["ProcessingJobName"])
-            for j in sagemaker.list_processing_jobs()["ProcessingJobSummaries"]]
 
 
 def scheduled_at(when: str) -> dict:
